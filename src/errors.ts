@@ -1,0 +1,91 @@
+/**
+ * Every error turnlane throws on purpose. Each has a stable `code`; callers match on the
+ * class or the code, never on message text. Low-level errors (SQLSTATE, socket errors) are
+ * mapped into these in one place per backend (src/store/postgres/errors.ts).
+ */
+
+export type TurnlaneErrorCode =
+  | 'SESSION_LEASE_EXPIRED'
+  | 'QUEUED_WORK_CLAIM_EXPIRED'
+  | 'TURN_COMMIT_CONFLICT'
+  | 'HEAD_REVISION_CONFLICT'
+  | 'SESSION_BINDING_MISMATCH'
+  | 'INVALID_INPUT'
+  | 'STORE_UNAVAILABLE'
+  | 'COMMIT_OUTCOME_UNKNOWN'
+  | 'ATTACHMENT_NOT_FOUND';
+
+export abstract class TurnlaneError extends Error {
+  abstract readonly code: TurnlaneErrorCode | string;
+  /** True when the same call may succeed if simply tried again. */
+  readonly retryable: boolean = false;
+  readonly details: Record<string, unknown>;
+
+  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** A fence check failed: missing, foreign, stale or expired lease; or renewing a lease that is not live. */
+export class SessionLeaseExpiredError extends TurnlaneError {
+  readonly code = 'SESSION_LEASE_EXPIRED';
+}
+
+/** A claim no longer owns every one of its batches, or (renewal only) it has expired. */
+export class QueuedWorkClaimExpiredError extends TurnlaneError {
+  readonly code = 'QUEUED_WORK_CLAIM_EXPIRED';
+}
+
+/** The turn id was committed with a different hash, or the stamp names another session. */
+export class TurnCommitConflictError extends TurnlaneError {
+  readonly code = 'TURN_COMMIT_CONFLICT';
+}
+
+/** The CAS expectation does not match the head revision, or a concurrent commit won the head write. */
+export class HeadRevisionConflictError extends TurnlaneError {
+  readonly code = 'HEAD_REVISION_CONFLICT';
+  override readonly retryable = true;
+}
+
+/** The commit's fence or an outbox draft names another session than `commit.sessionId`. */
+export class SessionBindingMismatchError extends TurnlaneError {
+  readonly code = 'SESSION_BINDING_MISMATCH';
+}
+
+/** A draft, id or option failed validation. The message names the field, what was expected and what came. */
+export class InvalidInputError extends TurnlaneError {
+  readonly code = 'INVALID_INPUT';
+
+  static field(field: string, expected: string, got: string): InvalidInputError {
+    return new InvalidInputError(`${field}: expected ${expected}, got ${got}`, { field, expected, got });
+  }
+}
+
+/** The database cannot be reached. */
+export class StoreUnavailableError extends TurnlaneError {
+  readonly code = 'STORE_UNAVAILABLE';
+  override readonly retryable = true;
+}
+
+/** The connection dropped while COMMIT was in flight: retry the same stamped commit to learn the outcome. */
+export class CommitOutcomeUnknownError extends TurnlaneError {
+  readonly code = 'COMMIT_OUTCOME_UNKNOWN';
+  override readonly retryable = true;
+}
+
+/** An attachment id that no content store holds. */
+export class AttachmentNotFoundError extends TurnlaneError {
+  readonly code = 'ATTACHMENT_NOT_FOUND';
+}
+
+/** Describes a received value for an error message without echoing payload text. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (typeof value === 'number') return Number.isFinite(value) ? `the number ${value}` : `${value}`;
+  if (Array.isArray(value)) return `an array of ${value.length} elements`;
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+
+/** A lease or claim token: 128 bits from the CSPRNG, base64url. Never a UUID, never logged. */
+export function newSecretToken(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** A batch id: opaque, unique, time-ordered (UUIDv7) so ids sort roughly by creation. */
+export function newBatchId(): string {
+  return `b_${uuidv7()}`;
+}
+
+/** A claim id: opaque and unique; not a secret (the claim token is). */
+export function newClaimId(): string {
+  return `c_${uuidv7()}`;
+}
+
+export function itemId(batchId: string, index: number): string {
+  return `${batchId}:item:${index}`;
+}

@@ -1,0 +1,471 @@
+/**
+ * The durable store contract (spec/02-store-contract.md). Two implementations:
+ * `createPostgresStore` (src/store/postgres) is the product; `createInMemoryStore`
+ * (src/store/memory) is the reference model. Both pass test/conformance/.
+ *
+ * Every time value is epoch milliseconds taken from the store clock (database time plus the
+ * test offset of `clock.advance`). Fencing tokens and revisions are numbers.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Leases
+
+export type OwnerLiveness =
+  | { kind: 'opaque' }
+  | {
+      kind: 'local_process';
+      hostId: string;
+      bootId: string;
+      pid: number;
+      /** Field 22 of /proc/<pid>/stat (process start time in clock ticks), as a decimal string. */
+      processStartTicks: string;
+    };
+
+export interface LeaseOwner {
+  /** Stable name of the owner (for example a worker's host and slot). */
+  ownerId: string;
+  /** Random per process start: a restarted process with the same ownerId is another holder. */
+  incarnationId: string;
+  /** How a same-host successor can prove this owner dead. Absent means opaque. */
+  liveness?: OwnerLiveness;
+}
+
+export interface SessionLease {
+  sessionId: string;
+  owner: LeaseOwner;
+  /** Secret, ≥ 128 bits from a CSPRNG. Never logged. */
+  leaseToken: string;
+  /** Increases with every new holder and is never reused. */
+  fencingToken: number;
+  claimedAtMs: number;
+  expiresAtMs: number;
+}
+
+/** The proof of a live lease presented to claims and commits; a completion (release) has the same shape. */
+export interface LeaseFence {
+  sessionId: string;
+  owner: LeaseOwner;
+  leaseToken: string;
+  fencingToken: number;
+}
+
+export type LeaseClaimOutcome = { kind: 'acquired'; lease: SessionLease } | { kind: 'busy'; holder: SessionLease };
+
+// ---------------------------------------------------------------------------------------------
+// Queued work
+
+export type DeliveryPolicy = 'earliest_safe_boundary' | 'after_current_turn_commit';
+export type SlotPolicy = 'exclusive' | 'join';
+export type MergeKey = { kind: 'never' } | { kind: 'group'; key: string };
+export type ClaimBoundary = 'idle' | 'active_turn_checkpoint';
+
+export type TurnInputItem = { type: 'text'; text: string } | { type: 'image_ref'; attachmentId: string };
+
+export interface ProcessWakeDelivery {
+  wakeId: string;
+  targetSessionId: string;
+  targetScopeId: string;
+  processId: string;
+  sequence: number;
+  eventType: string;
+  dedupeKey: string;
+  input: string;
+  createdAtMs: number;
+}
+
+export type SessionCommandKind = 'reset_session' | 'refresh_tool_catalog';
+export interface SessionCommand {
+  kind: SessionCommandKind;
+  reason: string;
+}
+
+export type QueuedWorkPayload =
+  | { type: 'turn_input'; input: { items: TurnInputItem[] } }
+  | { type: 'process_wake'; wake: ProcessWakeDelivery }
+  | { type: 'session_command'; command: SessionCommand };
+
+export interface QueuedWorkBatchDraft {
+  sessionId: string;
+  deliveryPolicy: DeliveryPolicy;
+  slotPolicy: SlotPolicy;
+  /** Which `join` batches may share a turn. Default `{ kind: 'never' }`. */
+  mergeKey?: MergeKey;
+  /** Idempotency key, unique per session; a replay returns the first stored batch. */
+  sourceKey?: string;
+  /** Not claimable before this store time. Default 0 (at once). */
+  availableAtMs?: number;
+  payloads: QueuedWorkPayload[];
+}
+
+/**
+ * `queued`: in the queue (held or not). The other states appear only on a source-key replay of a
+ * batch that already left the queue: `completed` by a turn commit, `cancelled` by `queue.cancel`,
+ * `dead_lettered` by `queue.deadLetter`.
+ */
+export type QueuedWorkBatchStatus = 'queued' | 'completed' | 'cancelled' | 'dead_lettered';
+
+export interface QueuedWorkItem {
+  /** `${batchId}:item:${index}` */
+  itemId: string;
+  payload: QueuedWorkPayload;
+}
+
+export interface QueuedWorkBatch {
+  batchId: string;
+  sessionId: string;
+  deliveryPolicy: DeliveryPolicy;
+  slotPolicy: SlotPolicy;
+  mergeKey: MergeKey;
+  sourceKey: string | null;
+  availableAtMs: number;
+  /** Strictly increasing across the store, never reused. */
+  enqueueSeq: number;
+  enqueuedAtMs: number;
+  items: QueuedWorkItem[];
+  status: QueuedWorkBatchStatus;
+}
+
+export interface QueuedWorkClaim {
+  sessionId: string;
+  claimId: string;
+  owner: LeaseOwner;
+  /** Secret, ≥ 128 bits from a CSPRNG. Never logged. */
+  claimToken: string;
+  /** The head row's claim counter after this claim: re-claiming abandoned or expired work yields a higher one. */
+  fencingToken: number;
+  claimedAtMs: number;
+  expiresAtMs: number;
+  batches: QueuedWorkBatch[];
+}
+
+/** What a turn commit presents to complete a claim: `queueClaimCompletion(claim)`. */
+export interface QueueClaimCompletion {
+  sessionId: string;
+  claimId: string;
+  claimToken: string;
+  batchIds: string[];
+}
+
+export interface DeadLetter {
+  batchId: string;
+  sessionId: string;
+  reason: string;
+  /** Failed turn attempts counted on the batch before it was dead-lettered. */
+  attempts: number;
+  deadLetteredAtMs: number;
+  batch: QueuedWorkBatch;
+}
+
+/** A batch as the reconciler sees it: enough to publish its BullMQ job. */
+export interface QueuedBatchRef {
+  batchId: string;
+  sessionId: string;
+  enqueueSeq: number;
+  availableAtMs: number;
+  /** A live claim is on it. */
+  held: boolean;
+}
+
+/** Why a claim was abandoned after a failed turn (see `queue.abandonClaim`). */
+export interface ClaimFailure {
+  /** The error text kept with a dead letter. */
+  reason: string;
+  /** Failed attempts after which a batch is dead-lettered. */
+  maxAttempts: number;
+}
+
+export interface ClaimReadyRequest {
+  sessionId: string;
+  fence: LeaseFence;
+  owner: LeaseOwner;
+  boundary: ClaimBoundary;
+  ttlMs: number;
+  maxBatches: number;
+}
+
+export interface ClaimByBatchIdsRequest {
+  sessionId: string;
+  fence: LeaseFence;
+  owner: LeaseOwner;
+  boundary: ClaimBoundary;
+  ttlMs: number;
+  batchIds: string[];
+}
+
+export interface ClaimLeadingSessionCommandRequest {
+  sessionId: string;
+  fence: LeaseFence;
+  owner: LeaseOwner;
+  ttlMs: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session state and commits
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  reasoningTokens: number;
+}
+
+export interface TokenLedgerEntry {
+  source: string;
+  model: string;
+  usage: TokenUsage;
+}
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export type SessionNodePayload =
+  | { kind: 'message'; role: 'user' | 'assistant' | 'system' | 'tool'; parts: JsonValue[] }
+  | { kind: 'event'; event: JsonValue };
+
+export interface SessionNode {
+  nodeId: string;
+  parentNodeId: string | null;
+  causedBy?: string | null;
+  agentFrameId?: string | null;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  payload: SessionNodePayload;
+}
+
+export type GraphDelta =
+  | { kind: 'unchanged'; leafNodeId: string | null }
+  | { kind: 'append'; nodes: SessionNode[]; leafNodeId: string | null }
+  | { kind: 'replace'; nodes: SessionNode[]; leafNodeId: string | null };
+
+export interface Checkpoint {
+  turnIndex: number;
+  toolStateGeneration?: number | null;
+  pluginSnapshotRevision?: number | null;
+  executionState?: Uint8Array | null;
+  data?: JsonValue;
+}
+
+export interface AgentFrame {
+  frameId: string;
+  sessionId: string;
+  parentFrameId: string | null;
+  reason: string;
+  executionStateSnapshot?: Uint8Array | null;
+}
+
+export interface SessionStateSnapshot {
+  graph: GraphDelta;
+  checkpoint: Checkpoint;
+  agentFrames: AgentFrame[];
+  currentAgentFrameId: string | null;
+}
+
+export interface TurnStamp {
+  sessionId: string;
+  turnId: string;
+  /** `turnCommitHash(commit)`. */
+  hash: string;
+}
+
+export interface RuntimeCommit {
+  sessionId: string;
+  /** CAS: 0 means "expect a fresh session"; null or absent: no check. */
+  expectedHeadRevision?: number | null;
+  state: SessionStateSnapshot;
+  usageDeltas?: TokenLedgerEntry[];
+  /** Required unless this is an idempotent stamp replay. */
+  leaseFence?: LeaseFence;
+  /** Released at the end of the same transaction (guarded like `leases.release`). */
+  releaseLease?: LeaseFence;
+  turnStamp?: TurnStamp;
+  completedQueueClaims?: QueueClaimCompletion[];
+  /** Transactional outbox: enqueued by the same transaction. */
+  enqueueBatches?: QueuedWorkBatchDraft[];
+  committedAttachmentIds?: string[];
+}
+
+export interface RuntimeCommitResult {
+  headRevision: number;
+  checkpointRef: string;
+  enqueuedBatches: QueuedWorkBatch[];
+}
+
+export type SessionReadScope = { kind: 'full_graph' } | { kind: 'active_path'; leafNodeId?: string | null };
+
+export interface PersistedSessionRead {
+  sessionId: string;
+  headRevision: number;
+  graph: { nodes: SessionNode[]; leafNodeId: string | null };
+  checkpoint: Checkpoint | null;
+  agentFrames: AgentFrame[];
+  currentAgentFrameId: string | null;
+  usageLedger: TokenLedgerEntry[];
+}
+
+export type SessionRelation = { kind: 'root' } | { kind: 'child'; parentSessionId: string };
+
+export interface SessionMeta {
+  sessionId: string;
+  sessionName: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  model: string;
+  cwd: string | null;
+  relation: SessionRelation;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maintenance and attachments
+
+export interface VacuumReport {
+  removedNodeCount: number;
+  removedSourceKeyCount: number;
+}
+
+export interface GcReport {
+  rootCount: number;
+  retainedCount: number;
+  deletedCount: number;
+}
+
+export interface AttachmentIntent {
+  sessionId: string;
+  attachmentId: string;
+  canonicalUri: string;
+  /** Store time of the intent; `recordIntent` fills it from the store clock when absent. */
+  intentAtMs?: number;
+}
+
+export interface AttachmentManifestRow {
+  sessionId: string;
+  attachmentId: string;
+  canonicalUri: string;
+  intentAtMs: number;
+  committedAtMs: number | null;
+}
+
+/** Write-ahead manifest of attachment content, keyed by (sessionId, attachmentId). */
+export interface AttachmentManifest {
+  /** Upsert an intent; never erases a commit stamp. */
+  recordIntent(intent: AttachmentIntent): Promise<void>;
+  /** Stamp existing rows of this session as committed; ids without a row are ignored. */
+  commitRefs(sessionId: string, attachmentIds: string[]): Promise<void>;
+  /** Uncommitted intents with `intentAtMs <= olderThanMs`, ordered by (attachmentId, sessionId). */
+  listUncommitted(olderThanMs: number): Promise<AttachmentManifestRow[]>;
+  /**
+   * True when the content must be kept: some session has committed it, or recorded an intent for it
+   * after `olderThanMs` (a put that may still be on its way to a commit).
+   */
+  isReferenced(attachmentId: string, olderThanMs: number): Promise<boolean>;
+  /** Delete one row; no error when it is missing. */
+  forget(sessionId: string, attachmentId: string): Promise<void>;
+}
+
+export interface AttachmentCreateMeta {
+  mediaType: string;
+  width?: number;
+  height?: number;
+  label?: string;
+}
+
+export interface AttachmentRef {
+  /** Lowercase hex SHA-256 of the bytes. */
+  id: string;
+  mediaType: string;
+  byteLength: number;
+  width?: number;
+  height?: number;
+  label?: string;
+}
+
+export interface StoredAttachment {
+  meta: AttachmentRef;
+  bytes: Uint8Array;
+}
+
+/** Content-addressed attachment bytes. `delete` is by content id: only `reclaimOrphanedAttachments` should call it. */
+export interface AttachmentStore {
+  put(bytes: Uint8Array, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
+  /** Throws `AttachmentNotFoundError` when absent. */
+  get(id: string): Promise<StoredAttachment>;
+  /** Idempotent. */
+  delete(id: string): Promise<void>;
+}
+
+export interface AttachmentReclamationReport {
+  scannedIntentCount: number;
+  reclaimedCount: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits and the store
+
+export interface Limits {
+  /** Payload items in one batch. Default 64. */
+  maxPayloadsPerBatch: number;
+  /** UTF-8 bytes of one batch's payloads serialized as JSON. Default 256 KiB. */
+  maxBatchBytes: number;
+  /** Characters of a source key. Default 256. */
+  maxSourceKeyLength: number;
+  /** Characters of a merge key. Default 256. */
+  maxMergeKeyLength: number;
+  /** Batches one claim may take. Default 64. */
+  maxBatchesPerClaim: number;
+  /** Longest lease or claim TTL in milliseconds. Default 1 hour. */
+  maxTtlMs: number;
+}
+
+export interface RuntimeStore {
+  /** 'durable' for Postgres, 'inline' for the in-memory reference model. */
+  readonly durability: 'durable' | 'inline';
+  readonly leases: {
+    tryClaim(sessionId: string, owner: LeaseOwner, ttlMs: number): Promise<LeaseClaimOutcome>;
+    reclaim(sessionId: string, owner: LeaseOwner, observedHolder: LeaseFence, ttlMs: number): Promise<LeaseClaimOutcome>;
+    renew(fence: LeaseFence, ttlMs: number): Promise<SessionLease>;
+    release(completion: LeaseFence): Promise<void>;
+    /** For operators; null when the session was never leased. */
+    get(sessionId: string): Promise<SessionLease | null>;
+    transfer(fence: LeaseFence, nextOwner: LeaseOwner, ttlMs: number): Promise<SessionLease>;
+  };
+  readonly queue: {
+    enqueue(draft: QueuedWorkBatchDraft): Promise<QueuedWorkBatch>;
+    claimReady(req: ClaimReadyRequest): Promise<QueuedWorkClaim | null>;
+    claimByBatchIds(req: ClaimByBatchIdsRequest): Promise<QueuedWorkClaim | null>;
+    claimLeadingSessionCommand(req: ClaimLeadingSessionCommandRequest): Promise<QueuedWorkClaim | null>;
+    renewClaim(claim: QueuedWorkClaim, ttlMs: number): Promise<QueuedWorkClaim>;
+    /**
+     * Clears the claim from rows that still carry it. With `failure`, also counts a failed attempt on
+     * each of those batches and dead-letters, in the same transaction, those that reached
+     * `failure.maxAttempts`; returns the dead letters made (empty without `failure`).
+     */
+    abandonClaim(claim: QueuedWorkClaim, failure?: ClaimFailure): Promise<DeadLetter[]>;
+    cancel(sessionId: string, batchId: string): Promise<QueuedWorkBatch | null>;
+    /** The batch while it is in the queue (held or not); null once it left (completed, cancelled, dead-lettered) or never existed. */
+    get(batchId: string): Promise<QueuedWorkBatch | null>;
+    /**
+     * Queued batches of every session in `enqueueSeq` order after `afterEnqueueSeq`, at most
+     * `limit` (1–10,000): the reconciler's page through the queue.
+     */
+    scan(req: { afterEnqueueSeq: number; limit: number }): Promise<QueuedBatchRef[]>;
+    list(sessionId: string): Promise<QueuedWorkBatch[]>;
+    listPending(sessionId: string): Promise<QueuedWorkBatch[]>;
+    deadLetter(sessionId: string, batchId: string, reason: string): Promise<DeadLetter | null>;
+    listDeadLetters(sessionId?: string): Promise<DeadLetter[]>;
+    requeueDeadLetter(batchId: string): Promise<QueuedWorkBatch | null>;
+  };
+  readonly sessions: {
+    commit(commit: RuntimeCommit): Promise<RuntimeCommitResult>;
+    load(sessionId: string, scope: SessionReadScope): Promise<PersistedSessionRead | null>;
+    loadNode(sessionId: string, nodeId: string): Promise<SessionNode | null>;
+    saveMeta(meta: SessionMeta): Promise<void>;
+    loadMeta(sessionId: string): Promise<SessionMeta | null>;
+  };
+  readonly attachments: AttachmentManifest;
+  readonly maintenance: {
+    tombstoneNodes(sessionId: string, nodeIds: string[]): Promise<void>;
+    vacuum(): Promise<VacuumReport>;
+    gcUnreachable(): Promise<GcReport>;
+  };
+  /** Store time. `advance` shifts it forward for tests (never backwards). */
+  readonly clock: { nowMs(): Promise<number>; advance(ms: number): void };
+  close(): Promise<void>;
+}

@@ -1,0 +1,298 @@
+/**
+ * Validation at the store boundary, shared by both implementations so they refuse exactly the
+ * same inputs. Every failure is an InvalidInputError naming the field, what was expected and
+ * what came; nothing is written before validation passes.
+ */
+import { z } from 'zod';
+import { InvalidInputError, describeValue } from '../errors.js';
+import type {
+  ClaimBoundary,
+  LeaseFence,
+  LeaseOwner,
+  Limits,
+  MergeKey,
+  QueuedWorkBatchDraft,
+  QueuedWorkPayload,
+  RuntimeCommit,
+} from './contract.js';
+
+export const DEFAULT_LIMITS: Limits = {
+  maxPayloadsPerBatch: 64,
+  maxBatchBytes: 256 * 1024,
+  maxSourceKeyLength: 256,
+  maxMergeKeyLength: 256,
+  maxBatchesPerClaim: 64,
+  maxTtlMs: 60 * 60 * 1000,
+};
+
+export function resolveLimits(partial?: Partial<Limits>): Limits {
+  const limits = { ...DEFAULT_LIMITS, ...partial };
+  for (const [field, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw InvalidInputError.field(`limits.${field}`, 'a positive integer', describeValue(value));
+  }
+  return limits;
+}
+
+const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const MAX_ID_LENGTH = 256;
+
+export function assertSessionId(sessionId: unknown, field = 'sessionId'): asserts sessionId is string {
+  if (typeof sessionId !== 'string' || !SESSION_ID.test(sessionId)) {
+    const got = typeof sessionId === 'string' && sessionId.length > 0 && sessionId.length <= 128
+      ? `${JSON.stringify(sessionId.slice(0, 40))} (characters outside the set)`
+      : describeValue(sessionId);
+    throw InvalidInputError.field(field, '1–128 characters of [A-Za-z0-9._:-]', got);
+  }
+}
+
+/** An opaque id (batch id, claim id, node id, attachment id): 1–256 characters. */
+export function assertId(value: unknown, field: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
+    throw InvalidInputError.field(field, `1–${MAX_ID_LENGTH} characters`, describeValue(value));
+  }
+}
+
+export function assertTtl(ttlMs: unknown, limits: Limits, field = 'ttlMs'): asserts ttlMs is number {
+  if (typeof ttlMs !== 'number' || !Number.isSafeInteger(ttlMs) || ttlMs < 0 || ttlMs > limits.maxTtlMs) {
+    throw InvalidInputError.field(field, `an integer from 0 to ${limits.maxTtlMs} milliseconds`, describeValue(ttlMs));
+  }
+}
+
+export function assertBoundary(boundary: unknown): asserts boundary is ClaimBoundary {
+  if (boundary !== 'idle' && boundary !== 'active_turn_checkpoint') {
+    throw InvalidInputError.field('boundary', "'idle' or 'active_turn_checkpoint'", describeValue(boundary));
+  }
+}
+
+export function assertNonNegativeInteger(value: unknown, field: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw InvalidInputError.field(field, 'a non-negative integer', describeValue(value));
+  }
+}
+
+const boundedText = (max: number) => z.string().max(max);
+
+const livenessSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('opaque') }),
+  z.object({
+    kind: z.literal('local_process'),
+    hostId: z.string().min(1).max(MAX_ID_LENGTH),
+    bootId: z.string().min(1).max(MAX_ID_LENGTH),
+    pid: z.number().int().positive(),
+    processStartTicks: z.string().regex(/^[0-9]{1,20}$/),
+  }),
+]);
+
+const ownerSchema = z.object({
+  ownerId: z.string().min(1).max(MAX_ID_LENGTH),
+  incarnationId: z.string().min(1).max(MAX_ID_LENGTH),
+  liveness: livenessSchema.optional(),
+});
+
+const fenceSchema = z.object({
+  sessionId: z.string(),
+  owner: ownerSchema,
+  leaseToken: z.string().max(MAX_ID_LENGTH),
+  fencingToken: z.number().int(),
+});
+
+export function parseOwner(owner: unknown, field = 'owner'): LeaseOwner {
+  return parseWith(ownerSchema, owner, field) as LeaseOwner;
+}
+
+/**
+ * Checks a fence's shape. A well-formed fence that does not match the lease is not invalid
+ * input but a failed fence check (SessionLeaseExpiredError), decided by the store.
+ */
+export function parseFence(fence: unknown, field = 'fence'): LeaseFence {
+  return parseWith(fenceSchema, fence, field) as LeaseFence;
+}
+
+function payloadSchema(limits: Limits) {
+  const text = z.string().max(limits.maxBatchBytes);
+  return z.discriminatedUnion('type', [
+    z.object({
+      type: z.literal('turn_input'),
+      input: z.object({
+        items: z
+          .array(
+            z.discriminatedUnion('type', [
+              z.object({ type: z.literal('text'), text }),
+              z.object({ type: z.literal('image_ref'), attachmentId: z.string().min(1).max(MAX_ID_LENGTH) }),
+            ]),
+          )
+          .min(1),
+      }),
+    }),
+    z.object({
+      type: z.literal('process_wake'),
+      wake: z.object({
+        wakeId: z.string().min(1).max(MAX_ID_LENGTH),
+        targetSessionId: z.string().regex(SESSION_ID),
+        targetScopeId: z.string().max(MAX_ID_LENGTH),
+        processId: z.string().min(1).max(MAX_ID_LENGTH),
+        sequence: z.number().int().nonnegative(),
+        eventType: z.string().max(MAX_ID_LENGTH),
+        dedupeKey: z.string().max(MAX_ID_LENGTH),
+        input: text,
+        createdAtMs: z.number().int().nonnegative(),
+      }),
+    }),
+    z.object({
+      type: z.literal('session_command'),
+      command: z.object({
+        kind: z.enum(['reset_session', 'refresh_tool_catalog']),
+        reason: boundedText(4096),
+      }),
+    }),
+  ]);
+}
+
+function draftSchema(limits: Limits) {
+  return z.object({
+    sessionId: z.string().regex(SESSION_ID, 'expected 1–128 characters of [A-Za-z0-9._:-]'),
+    deliveryPolicy: z.enum(['earliest_safe_boundary', 'after_current_turn_commit']),
+    slotPolicy: z.enum(['exclusive', 'join']),
+    mergeKey: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('never') }),
+        z.object({ kind: z.literal('group'), key: z.string().min(1).max(limits.maxMergeKeyLength) }),
+      ])
+      .optional(),
+    sourceKey: z.string().min(1).max(limits.maxSourceKeyLength).optional().nullable(),
+    availableAtMs: z.number().int().nonnegative().optional().nullable(),
+    payloads: z.array(payloadSchema(limits)).min(1).max(limits.maxPayloadsPerBatch),
+  });
+}
+
+/** A draft after validation, with every default filled in. */
+export interface NormalizedDraft {
+  sessionId: string;
+  deliveryPolicy: QueuedWorkBatchDraft['deliveryPolicy'];
+  slotPolicy: QueuedWorkBatchDraft['slotPolicy'];
+  mergeKey: MergeKey;
+  sourceKey: string | null;
+  availableAtMs: number;
+  payloads: QueuedWorkPayload[];
+}
+
+const draftSchemas = new WeakMap<Limits, ReturnType<typeof draftSchema>>();
+
+export function normalizeDraft(draft: unknown, limits: Limits, field = 'draft'): NormalizedDraft {
+  let schema = draftSchemas.get(limits);
+  if (!schema) {
+    schema = draftSchema(limits);
+    draftSchemas.set(limits, schema);
+  }
+  const parsed = parseWith(schema, draft, field);
+  const payloads = parsed.payloads as QueuedWorkPayload[];
+  const kinds = new Set(payloads.map((p) => p.type === 'session_command'));
+  if (kinds.size > 1) {
+    throw InvalidInputError.field(`${field}.payloads`, 'session commands alone in their batch', 'session commands mixed with turn work');
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(payloads), 'utf8');
+  if (bytes > limits.maxBatchBytes) {
+    throw InvalidInputError.field(`${field}.payloads`, `at most ${limits.maxBatchBytes} bytes of JSON`, `${bytes} bytes`);
+  }
+  return {
+    sessionId: parsed.sessionId,
+    deliveryPolicy: parsed.deliveryPolicy,
+    slotPolicy: parsed.slotPolicy,
+    mergeKey: (parsed.mergeKey ?? { kind: 'never' }) as MergeKey,
+    sourceKey: parsed.sourceKey ?? null,
+    availableAtMs: parsed.availableAtMs ?? 0,
+    payloads,
+  };
+}
+
+const checkpointSchema = z.object({
+  turnIndex: z.number().int().nonnegative(),
+  toolStateGeneration: z.number().int().nullable().optional(),
+  pluginSnapshotRevision: z.number().int().nullable().optional(),
+  executionState: z.instanceof(Uint8Array).nullable().optional(),
+  data: z.unknown().optional(),
+});
+
+const nodeSchema = z.object({
+  nodeId: z.string().min(1).max(MAX_ID_LENGTH),
+  parentNodeId: z.string().min(1).max(MAX_ID_LENGTH).nullable(),
+  causedBy: z.string().max(MAX_ID_LENGTH).nullable().optional(),
+  agentFrameId: z.string().max(MAX_ID_LENGTH).nullable().optional(),
+  timestamp: z.number().int(),
+  payload: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('message'), role: z.enum(['user', 'assistant', 'system', 'tool']), parts: z.array(z.unknown()) }),
+    z.object({ kind: z.literal('event'), event: z.unknown() }),
+  ]),
+});
+
+const commitSchema = z.object({
+  sessionId: z.string().regex(SESSION_ID, 'expected 1–128 characters of [A-Za-z0-9._:-]'),
+  expectedHeadRevision: z.number().int().nonnegative().nullable().optional(),
+  state: z.object({
+    graph: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('unchanged'), leafNodeId: z.string().nullable() }),
+      z.object({ kind: z.literal('append'), nodes: z.array(nodeSchema), leafNodeId: z.string().nullable() }),
+      z.object({ kind: z.literal('replace'), nodes: z.array(nodeSchema), leafNodeId: z.string().nullable() }),
+    ]),
+    checkpoint: checkpointSchema,
+    agentFrames: z.array(
+      z.object({
+        frameId: z.string().min(1).max(MAX_ID_LENGTH),
+        sessionId: z.string(),
+        parentFrameId: z.string().nullable(),
+        reason: z.string().max(4096),
+        executionStateSnapshot: z.instanceof(Uint8Array).nullable().optional(),
+      }),
+    ),
+    currentAgentFrameId: z.string().nullable(),
+  }),
+  usageDeltas: z
+    .array(
+      z.object({
+        source: z.string(),
+        model: z.string(),
+        usage: z.object({
+          inputTokens: z.number().int().nonnegative(),
+          outputTokens: z.number().int().nonnegative(),
+          cachedInputTokens: z.number().int().nonnegative(),
+          reasoningTokens: z.number().int().nonnegative(),
+        }),
+      }),
+    )
+    .optional(),
+  leaseFence: fenceSchema.optional(),
+  releaseLease: fenceSchema.optional(),
+  turnStamp: z
+    .object({ sessionId: z.string(), turnId: z.string().min(1).max(MAX_ID_LENGTH), hash: z.string().regex(/^[0-9a-f]{64}$/) })
+    .optional(),
+  completedQueueClaims: z
+    .array(z.object({ sessionId: z.string(), claimId: z.string().min(1), claimToken: z.string(), batchIds: z.array(z.string().min(1)) }))
+    .optional(),
+  enqueueBatches: z.array(z.unknown()).optional(),
+  committedAttachmentIds: z.array(z.string().min(1).max(MAX_ID_LENGTH)).optional(),
+});
+
+/**
+ * Checks a commit's shape (not its binding: a fence for another session is a
+ * SessionBindingMismatchError, decided by the store in the contract's order) and normalizes
+ * its outbox drafts.
+ */
+export function validateCommit(commit: unknown, limits: Limits): { commit: RuntimeCommit; outbox: NormalizedDraft[] } {
+  const parsed = parseWith(commitSchema, commit, 'commit') as unknown as RuntimeCommit;
+  const outbox = (parsed.enqueueBatches ?? []).map((d, i) => normalizeDraft(d, limits, `commit.enqueueBatches[${i}]`));
+  return { commit: commit as RuntimeCommit, outbox };
+}
+
+function parseWith<T extends z.ZodType>(schema: T, value: unknown, field: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.slice(0, 5).map((issue) => {
+    const path = [field, ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('').replace(/\.\[/g, '[');
+    return `${path}: ${issue.message}`;
+  });
+  const first = result.error.issues[0];
+  throw new InvalidInputError(problems.join('; '), {
+    field: first ? [field, ...first.path.map(String)].join('.') : field,
+    issues: result.error.issues.map((i) => ({ path: i.path.map(String), message: i.message, code: i.code })),
+  });
+}
