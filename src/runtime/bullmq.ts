@@ -1,0 +1,90 @@
+/**
+ * How turnlane uses BullMQ: one job per queued batch, `jobId` = batch id, ids-only data.
+ * BullMQ delivers; Postgres decides. Everything here is configuration and naming.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** Job data: ids only. Payloads stay in Postgres (no user content in Redis; bounded memory). */
+export interface BatchJobData {
+  sessionId: string;
+  batchId: string;
+}
+
+export const JOB_NAME = 'batch';
+
+export interface QueueSettings {
+  /** Redis URL. Default redis://127.0.0.1:6379. */
+  redisUrl: string;
+  /** BullMQ queue name. Default 'turnlane.turns'. */
+  queueName: string;
+  /**
+   * Redis key prefix. Default '{turnlane}': the braces are a Redis Cluster hash tag, so every key
+   * of the queue hashes to one slot (BullMQ's Lua scripts touch several keys at once).
+   */
+  prefix: string;
+  /**
+   * BullMQ attempts per job. Postgres counts failed turns per batch and dead-letters at
+   * `maxAttempts`; BullMQ's own budget is larger so Postgres decides first. Default 8.
+   */
+  jobAttempts: number;
+  /** First retry delay of BullMQ's exponential backoff, in ms. Default 500. */
+  backoffMs: number;
+}
+
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
+  redisUrl: 'redis://127.0.0.1:6379',
+  queueName: 'turnlane.turns',
+  prefix: '{turnlane}',
+  jobAttempts: 8,
+  backoffMs: 500,
+};
+
+export function resolveQueueSettings(partial: Partial<QueueSettings> = {}): QueueSettings {
+  return { ...DEFAULT_QUEUE_SETTINGS, ...partial };
+}
+
+/**
+ * Job options for a batch. Completed jobs are trimmed to the last 1,000 (an hour at most) and
+ * failed ones to 10,000 (a day), so Redis does not grow without bound while Bull Board still
+ * shows recent history.
+ */
+export function batchJobOptions(settings: QueueSettings, batchId: string, delayMs: number): JobsOptions {
+  return {
+    jobId: batchId,
+    delay: Math.max(0, Math.ceil(delayMs)),
+    attempts: settings.jobAttempts,
+    backoff: { type: 'exponential', delay: settings.backoffMs },
+    removeOnComplete: { count: 1000, age: 3600 },
+    removeOnFail: { count: 10_000, age: 86_400 },
+  };
+}
+
+/** A Redis connection for a role. Workers wait forever for Redis (BullMQ requires `maxRetriesPerRequest: null`); producers fail fast. */
+export function redisConnection(url: string, role: 'worker' | 'producer'): Redis {
+  const options: RedisOptions =
+    role === 'worker'
+      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 };
+  return new Redis(url, { ...options, lazyConnect: false });
+}
+
+export function createBatchQueue(settings: QueueSettings, connection: Redis): Queue<BatchJobData> {
+  return new Queue<BatchJobData>(settings.queueName, { connection, prefix: settings.prefix });
+}
+
+export class RedisEvictionPolicyError extends Error {
+  readonly code = 'REDIS_EVICTION_POLICY';
+}
+
+/** BullMQ needs Redis never to evict keys; refuse to run otherwise, saying how to fix it. */
+export async function assertNoEviction(connection: Redis): Promise<void> {
+  const reply = (await connection.config('GET', 'maxmemory-policy')) as string[];
+  const policy = reply[1];
+  if (policy !== undefined && policy !== 'noeviction') {
+    throw new RedisEvictionPolicyError(
+      `Redis maxmemory-policy is '${policy}', but BullMQ needs 'noeviction' or jobs can vanish. ` +
+        `Fix: redis-cli CONFIG SET maxmemory-policy noeviction (and set it in redis.conf).`,
+    );
+  }
+}

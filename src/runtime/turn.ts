@@ -1,0 +1,114 @@
+/**
+ * The turn handler API: what the application's code sees of one turn (spec/03-runtime.md).
+ */
+import type { Logger } from 'pino';
+import type {
+  AttachmentCreateMeta,
+  AttachmentRef,
+  Checkpoint,
+  ClaimBoundary,
+  DeliveryPolicy,
+  MergeKey,
+  PersistedSessionRead,
+  QueuedWorkBatchDraft,
+  QueuedWorkClaim,
+  QueuedWorkPayload,
+  SessionNodePayload,
+  SlotPolicy,
+  StoredAttachment,
+  TokenLedgerEntry,
+} from '../store/contract.js';
+
+/** One payload item handed to a turn, with where it came from. */
+export interface TurnInputView {
+  batchId: string;
+  itemId: string;
+  payload: QueuedWorkPayload;
+  deliveryPolicy: DeliveryPolicy;
+  slotPolicy: SlotPolicy;
+  mergeKey: MergeKey;
+  enqueueSeq: number;
+  enqueuedAtMs: number;
+  /** Where it was claimed: at the start of the turn (`idle`) or mid-turn (`active_turn_checkpoint`). */
+  boundary: ClaimBoundary;
+}
+
+export interface TurnContext {
+  sessionId: string;
+  /** Deterministic from the turn's first claim, so a retried commit carries the same stamp. */
+  turnId: string;
+  fencingToken: number;
+  /** Materialized from the claimed batches, in queue order. */
+  inputs: TurnInputView[];
+  /** The committed state this turn starts from (active path); null before the first commit. */
+  session: PersistedSessionRead | null;
+  /**
+   * A safe boundary: claims `earliest_safe_boundary` work at the queue head now and adds its
+   * claims to the turn, so the final commit completes them. Returns [] when there is none.
+   */
+  checkpoint(): Promise<TurnInputView[]>;
+  /** Fires when the lease is lost or the worker shuts down; `signal.reason` says which. */
+  signal: AbortSignal;
+  /** Session policy (budgets, whitelist, rate limit): all or nothing. */
+  tools: { use(names: string[]): Promise<void> };
+  usage: { record(entry: TokenLedgerEntry): void };
+  attachments: {
+    put(bytes: Uint8Array, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
+    get(id: string): Promise<StoredAttachment>;
+  };
+  /** pino child bound to sessionId, turnId, fencingToken and batchIds. */
+  log: Logger;
+}
+
+/** A node the turn appends. Ids, parents and timestamps are filled in when absent. */
+export interface NodeDraft {
+  /** Default `${turnId}:${index}`: deterministic, so a retried commit has the same content. */
+  nodeId?: string;
+  /** Default: the previous node of this turn, or the session's leaf. */
+  parentNodeId?: string | null;
+  causedBy?: string | null;
+  agentFrameId?: string | null;
+  timestamp?: number;
+  payload: SessionNodePayload;
+}
+
+export interface TurnResult {
+  append: NodeDraft[];
+  /** Merged over the previous checkpoint; `turnIndex` advances by one unless given. */
+  checkpoint?: Partial<Checkpoint>;
+  /** Outbox: enqueued by the same commit, published to BullMQ after it. */
+  enqueue?: QueuedWorkBatchDraft[];
+}
+
+export type TurnHandler = (turn: TurnContext) => Promise<TurnResult>;
+
+/** Why a turn's signal fired. */
+export type TurnAbortReason = 'lease_lost' | 'shutdown' | 'session_closed';
+
+export class TurnAbortedError extends Error {
+  readonly code = 'TURN_ABORTED';
+  constructor(readonly reason: TurnAbortReason) {
+    super(`turn aborted: ${reason}`);
+  }
+}
+
+export function inputViews(claim: QueuedWorkClaim, boundary: ClaimBoundary): TurnInputView[] {
+  return claim.batches.flatMap((batch) =>
+    batch.items.map((item) => ({
+      batchId: batch.batchId,
+      itemId: item.itemId,
+      payload: item.payload,
+      deliveryPolicy: batch.deliveryPolicy,
+      slotPolicy: batch.slotPolicy,
+      mergeKey: batch.mergeKey,
+      enqueueSeq: batch.enqueueSeq,
+      enqueuedAtMs: batch.enqueuedAtMs,
+      boundary,
+    })),
+  );
+}
+
+/** The turn id of a turn whose first claim is `claim`. */
+export function turnIdFor(claim: QueuedWorkClaim): string {
+  return `turn:${claim.claimId}`;
+}

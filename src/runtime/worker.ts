@@ -1,0 +1,186 @@
+/**
+ * The worker: one BullMQ Worker per process. A job `{ sessionId, batchId }` is only a wake-up
+ * call; Postgres decides. The job finishes once its batch is gone from Postgres, never because
+ * someone else holds the session (the holder may already have made its last claim).
+ */
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AttachmentStore, LeaseOwner, RuntimeStore } from '../store/contract.js';
+import { leaseFence } from '../store/drafts.js';
+import { createInMemoryAttachmentStore } from '../store/attachments/index.js';
+import { currentProcessLiveness, isProcessDead } from '../store/liveness.js';
+import { silentLogger } from '../logger.js';
+import { assertNoEviction, createBatchQueue, redisConnection, resolveQueueSettings, type BatchJobData, type QueueSettings } from './bullmq.js';
+import { drainSession, type DrainReport } from './drain.js';
+import { RuntimeEvents } from './events.js';
+import { createProducer } from './producer.js';
+import { startReconciler, type Reconciler } from './reconciler.js';
+import type { TurnHandler } from './turn.js';
+
+export interface WorkerOptions {
+  store: RuntimeStore;
+  handler: TurnHandler;
+  /** Redis URL, queue name, key prefix, job attempts. */
+  settings?: Partial<QueueSettings>;
+  /** BullMQ job slots in this process. Default 16. */
+  concurrency?: number;
+  /** Session lease and claim TTL in ms, renewed every TTL/3. Default 15,000: a stalled process loses its sessions within 15 s. */
+  leaseTtlMs?: number;
+  /** Turns one lease runs before it lets other sessions' jobs go first. Default 16. */
+  maxTurnsPerLease?: number;
+  /** Batches one turn may join. Default 16. */
+  maxBatchesPerTurn?: number;
+  /** Failed turns after which a batch is dead-lettered. Default 3. */
+  maxAttempts?: number;
+  /** How long turns in flight get to reach their commit after close() begins. Default 10,000 ms. */
+  shutdownGraceMs?: number;
+  /** Upper bound on how long a job waits before looking again at a busy session. Default 250 ms. */
+  busyRetryMs?: number;
+  /** BullMQ lock of an active job, renewed by BullMQ at half of it. Default 10,000 ms. */
+  jobLockMs?: number;
+  /** How often BullMQ looks for jobs of dead workers. Default 5,000 ms (BullMQ's 30 s default would leave a killed worker's sessions idle that long). */
+  stalledIntervalMs?: number;
+  /** Reconciler period; 0 disables it in this process. Default 5,000 ms. */
+  reconcileIntervalMs?: number;
+  /** Content store for `turn.attachments`. Default: in-memory (pass a Postgres one in production). */
+  attachments?: AttachmentStore;
+  /** Session policy for `turn.tools.use`. Default: allow every tool. */
+  useTools?(sessionId: string, names: string[]): Promise<void>;
+  /** This process as a lease owner. Default: host:pid with a random incarnation and /proc liveness. */
+  owner?: LeaseOwner;
+  logger?: Logger;
+}
+
+export interface TurnWorker {
+  readonly owner: LeaseOwner;
+  readonly events: RuntimeEvents;
+  /** Starts taking jobs; resolves when the worker has closed. */
+  run(): Promise<void>;
+  /** Graceful: stop taking jobs, signal turns, wait the grace period, abandon what is left. */
+  close(): Promise<void>;
+}
+
+export function defaultOwner(): LeaseOwner {
+  return { ownerId: `${hostname()}:${process.pid}`, incarnationId: randomBytes(8).toString('hex'), liveness: currentProcessLiveness() };
+}
+
+export function createWorker(options: WorkerOptions): TurnWorker {
+  const { store } = options;
+  const settings = resolveQueueSettings(options.settings);
+  const log = options.logger ?? silentLogger();
+  const owner = options.owner ?? defaultOwner();
+  const leaseTtlMs = options.leaseTtlMs ?? 15_000;
+  const busyRetryMs = options.busyRetryMs ?? 250;
+  const events = new RuntimeEvents();
+  const shutdown = new AbortController();
+  const hardStop = new AbortController();
+  const attachments = options.attachments ?? createInMemoryAttachmentStore();
+  const useTools = options.useTools ?? (async () => {});
+  /** Sessions this process is draining: a second job of the same session must not re-enter the lease. */
+  const draining = new Set<string>();
+
+  const connection: Redis = redisConnection(settings.redisUrl, 'worker');
+  const queue = createBatchQueue(settings, connection);
+  const producer = createProducer({ store, queue, settings, logger: log });
+  events.on('turn_committed', (e) => void producer.publish(e.enqueuedBatches));
+  let reconciler: Reconciler | undefined;
+  let bullWorker: Worker<BatchJobData> | undefined;
+
+  async function later(job: Job<BatchJobData>, token: string | undefined, delayMs: number): Promise<never> {
+    const jitter = Math.random() * Math.min(100, delayMs / 2);
+    await job.moveToDelayed(Date.now() + Math.max(1, Math.round(delayMs + jitter)), token);
+    throw new DelayedError();
+  }
+
+  async function process(job: Job<BatchJobData>, token?: string): Promise<{ outcome: string; turns?: number }> {
+    const { sessionId, batchId } = job.data;
+    const batch = await store.queue.get(batchId);
+    if (!batch) return { outcome: 'batch_gone' };
+    if (shutdown.signal.aborted) return later(job, token, 0);
+    if (batch.availableAtMs > 0) {
+      const now = await store.clock.nowMs();
+      if (batch.availableAtMs > now) return later(job, token, batch.availableAtMs - now);
+    }
+    if (draining.has(sessionId)) return later(job, token, busyRetryMs);
+
+    draining.add(sessionId);
+    let report: DrainReport;
+    try {
+      let claimed = await store.leases.tryClaim(sessionId, owner, leaseTtlMs);
+      if (claimed.kind === 'busy' && isProcessDead(claimed.holder.owner.liveness, owner.liveness)) {
+        claimed = await store.leases.reclaim(sessionId, owner, leaseFence(claimed.holder), leaseTtlMs);
+        if (claimed.kind === 'acquired') {
+          events.emit('lease_takeover', { sessionId, fencingToken: claimed.lease.fencingToken });
+          log.info({ sessionId, fencingToken: claimed.lease.fencingToken }, 'took over the lease of a dead process on this host');
+        }
+      }
+      if (claimed.kind === 'busy') {
+        const now = await store.clock.nowMs();
+        return later(job, token, Math.min(busyRetryMs, Math.max(0, claimed.holder.expiresAtMs - now)));
+      }
+      report = await drainSession({
+        store,
+        handler: options.handler,
+        owner,
+        lease: claimed.lease,
+        leaseTtlMs,
+        maxTurnsPerLease: options.maxTurnsPerLease ?? 16,
+        maxBatchesPerTurn: options.maxBatchesPerTurn ?? 16,
+        maxAttempts: options.maxAttempts ?? 3,
+        attachments,
+        shutdown: shutdown.signal,
+        hardStop: hardStop.signal,
+        useTools,
+        events,
+        log,
+      });
+    } finally {
+      draining.delete(sessionId);
+    }
+
+    const still = await store.queue.get(batchId);
+    if (!still) return { outcome: 'drained', turns: report.turns };
+    // A failed turn fails this attempt so BullMQ backs off (and shows the error in Bull Board);
+    // Postgres counts the attempt and dead-letters the batch at maxAttempts.
+    if (report.failed > 0) throw new Error(`a turn of session ${sessionId} failed; batch ${batchId} is retried with backoff`);
+    return later(job, token, shutdown.signal.aborted ? 0 : report.lost ? busyRetryMs : 0);
+  }
+
+  return {
+    owner,
+    events,
+    async run() {
+      await assertNoEviction(connection);
+      bullWorker = new Worker<BatchJobData>(settings.queueName, process, {
+        connection,
+        prefix: settings.prefix,
+        concurrency: options.concurrency ?? 16,
+        autorun: false,
+        lockDuration: options.jobLockMs ?? 10_000,
+        stalledInterval: options.stalledIntervalMs ?? 5_000,
+        // A job whose worker died twice mid-turn is not failed: Postgres decides about the batch.
+        maxStalledCount: 1000,
+      });
+      bullWorker.on('error', (err) => log.error({ err }, 'BullMQ worker error'));
+      const interval = options.reconcileIntervalMs ?? 5_000;
+      if (interval > 0) reconciler = startReconciler({ store, queue, producer, owner, intervalMs: interval, events, log });
+      await bullWorker.run();
+    },
+    async close() {
+      if (shutdown.signal.aborted) return;
+      shutdown.abort('shutdown');
+      const grace = setTimeout(() => hardStop.abort('shutdown'), options.shutdownGraceMs ?? 10_000);
+      try {
+        await reconciler?.stop();
+        await bullWorker?.close();
+      } finally {
+        clearTimeout(grace);
+        await queue.close();
+        connection.disconnect();
+      }
+    },
+  };
+}
