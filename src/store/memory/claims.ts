@@ -1,0 +1,207 @@
+/**
+ * Claims on queued work in the reference model: selection at the two boundaries, exact and
+ * session-command claims, renewal and abandon (spec 02 "Queued work").
+ */
+import { InvalidInputError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError, describeValue } from '../../errors.js';
+import { newClaimId, newSecretToken } from '../../ids.js';
+import type {
+  ClaimBoundary,
+  ClaimByBatchIdsRequest,
+  ClaimFailure,
+  ClaimLeadingSessionCommandRequest,
+  ClaimReadyRequest,
+  DeadLetter,
+  LeaseFence,
+  LeaseOwner,
+  QueuedWorkClaim,
+} from '../contract.js';
+import { assertBoundary, assertId, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { deadLetterRow } from './dead-letters.js';
+import { fenceValidate } from './leases.js';
+import { sessionRows } from './queue.js';
+import { copy, isBatchHeld, isClaimLive, isSessionCommandBatch, storeNow, type BatchRow, type MemoryState } from './state.js';
+
+/** Available, unheld queued batches of the session in `enqueueSeq` order; the first is the queue head. */
+function candidates(state: MemoryState, sessionId: string, now: number): BatchRow[] {
+  return sessionRows(state, sessionId).filter((row) => row.batch.availableAtMs <= now && !isBatchHeld(row, now));
+}
+
+/**
+ * The group `claimReady` takes now: empty when there is no head, the head is a session command,
+ * or a mid-turn claim meets an after-commit head; the head alone when it is exclusive; else the
+ * head and the directly following compatible `join` batches up to `maxBatches`.
+ */
+function claimSelection(state: MemoryState, sessionId: string, boundary: ClaimBoundary, maxBatches: number, now: number): BatchRow[] {
+  if (maxBatches <= 0) return [];
+  const rows = candidates(state, sessionId, now);
+  const head = rows[0];
+  if (!head || isSessionCommandBatch(head.batch)) return [];
+  if (boundary === 'active_turn_checkpoint' && head.batch.deliveryPolicy !== 'earliest_safe_boundary') return [];
+  const selected = [head];
+  const headKey = head.batch.mergeKey;
+  if (head.batch.slotPolicy === 'exclusive' || headKey.kind === 'never') return selected;
+  for (const row of rows.slice(1)) {
+    if (selected.length >= maxBatches) break;
+    const b = row.batch;
+    const joins =
+      !isSessionCommandBatch(b) &&
+      b.slotPolicy === 'join' &&
+      b.deliveryPolicy === head.batch.deliveryPolicy &&
+      b.mergeKey.kind === 'group' &&
+      b.mergeKey.key === headKey.key;
+    if (!joins) break;
+    selected.push(row);
+  }
+  return selected;
+}
+
+/** Stamps a new claim on every selected row (claim counter + 1 each) and returns it. */
+function claimStamp(state: MemoryState, rows: BatchRow[], sessionId: string, owner: LeaseOwner, ttlMs: number, now: number): QueuedWorkClaim {
+  const claimId = newClaimId();
+  const claimToken = newSecretToken();
+  for (const row of rows) {
+    row.claimCount += 1;
+    row.claim = { claimId, claimToken, owner: copy(owner), claimedAtMs: now, expiresAtMs: now + ttlMs };
+  }
+  return {
+    sessionId,
+    claimId,
+    owner: copy(owner),
+    claimToken,
+    fencingToken: rows[0]!.claimCount,
+    claimedAtMs: now,
+    expiresAtMs: now + ttlMs,
+    batches: rows.map((row) => copy(row.batch)),
+  };
+}
+
+/** A claim's fence must be live and name the requested session, else SessionLeaseExpiredError. */
+function claimFenceValidate(state: MemoryState, sessionId: string, fence: LeaseFence, now: number): void {
+  const parsed = parseFence(fence);
+  if (parsed.sessionId !== sessionId) {
+    throw new SessionLeaseExpiredError(`the lease fence names session ${parsed.sessionId}, not ${sessionId}`, { sessionId });
+  }
+  fenceValidate(state, parsed, now);
+}
+
+function assertRequest(req: unknown): asserts req is Record<string, unknown> {
+  if (typeof req !== 'object' || req === null) throw InvalidInputError.field('req', 'an object', describeValue(req));
+}
+
+/**
+ * Claims the ready group at the boundary (see `claimSelection`) under a live fence. Null when
+ * nothing qualifies or `maxBatches <= 0`; `maxBatches` above the limit is clamped.
+ */
+export function claimReady(state: MemoryState, req: ClaimReadyRequest): QueuedWorkClaim | null {
+  assertRequest(req);
+  assertSessionId(req.sessionId);
+  const owner = parseOwner(req.owner);
+  assertBoundary(req.boundary);
+  assertTtl(req.ttlMs, state.limits);
+  if (!Number.isSafeInteger(req.maxBatches)) throw InvalidInputError.field('maxBatches', 'an integer', describeValue(req.maxBatches));
+  const now = storeNow(state);
+  claimFenceValidate(state, req.sessionId, req.fence, now);
+  const maxBatches = Math.min(req.maxBatches, state.limits.maxBatchesPerClaim);
+  const rows = claimSelection(state, req.sessionId, req.boundary, maxBatches, now);
+  return rows.length === 0 ? null : claimStamp(state, rows, req.sessionId, owner, req.ttlMs, now);
+}
+
+/**
+ * Claims exactly `batchIds` iff, in order, they are the group `claimReady` would select now with
+ * `maxBatches = batchIds.length`. Otherwise null and nothing is written.
+ */
+export function claimByBatchIds(state: MemoryState, req: ClaimByBatchIdsRequest): QueuedWorkClaim | null {
+  assertRequest(req);
+  assertSessionId(req.sessionId);
+  const owner = parseOwner(req.owner);
+  assertBoundary(req.boundary);
+  assertTtl(req.ttlMs, state.limits);
+  if (!Array.isArray(req.batchIds)) throw InvalidInputError.field('batchIds', 'an array of batch ids', describeValue(req.batchIds));
+  req.batchIds.forEach((id, i) => assertId(id, `batchIds[${i}]`));
+  const now = storeNow(state);
+  claimFenceValidate(state, req.sessionId, req.fence, now);
+  if (req.batchIds.length === 0) return null;
+  const maxBatches = Math.min(req.batchIds.length, state.limits.maxBatchesPerClaim);
+  const rows = claimSelection(state, req.sessionId, req.boundary, maxBatches, now);
+  const exact = rows.length === req.batchIds.length && rows.every((row, i) => row.batch.batchId === req.batchIds[i]);
+  return exact ? claimStamp(state, rows, req.sessionId, owner, req.ttlMs, now) : null;
+}
+
+/** Claims the queue head alone iff it is a session-command batch (no delivery gate); else null. */
+export function claimLeadingSessionCommand(state: MemoryState, req: ClaimLeadingSessionCommandRequest): QueuedWorkClaim | null {
+  assertRequest(req);
+  assertSessionId(req.sessionId);
+  const owner = parseOwner(req.owner);
+  assertTtl(req.ttlMs, state.limits);
+  const now = storeNow(state);
+  claimFenceValidate(state, req.sessionId, req.fence, now);
+  const head = candidates(state, req.sessionId, now)[0];
+  if (!head || !isSessionCommandBatch(head.batch)) return null;
+  return claimStamp(state, [head], req.sessionId, owner, req.ttlMs, now);
+}
+
+function assertClaim(claim: unknown): asserts claim is QueuedWorkClaim {
+  if (typeof claim !== 'object' || claim === null) throw InvalidInputError.field('claim', 'a queued-work claim', describeValue(claim));
+  const c = claim as Partial<QueuedWorkClaim>;
+  assertSessionId(c.sessionId, 'claim.sessionId');
+  assertId(c.claimId, 'claim.claimId');
+  if (typeof c.claimToken !== 'string') throw InvalidInputError.field('claim.claimToken', 'a string', describeValue(c.claimToken));
+  if (!Array.isArray(c.batches)) throw InvalidInputError.field('claim.batches', 'an array of batches', describeValue(c.batches));
+  c.batches.forEach((b, i) => assertId((b as { batchId?: unknown } | null)?.batchId, `claim.batches[${i}].batchId`));
+}
+
+/** Queued rows of the claim's session that still carry its claim id and token, expired or not. */
+function rowsCarryingClaim(state: MemoryState, claim: QueuedWorkClaim): BatchRow[] {
+  return sessionRows(state, claim.sessionId).filter(
+    (row) => row.claim !== null && row.claim.claimId === claim.claimId && row.claim.claimToken === claim.claimToken,
+  );
+}
+
+/**
+ * Extends a claim whose every batch is still queued under its id and token and not expired.
+ * Otherwise QueuedWorkClaimExpiredError. Returns the claim with the new expiry.
+ */
+export function claimRenew(state: MemoryState, claim: QueuedWorkClaim, ttlMs: number): QueuedWorkClaim {
+  assertClaim(claim);
+  assertTtl(ttlMs, state.limits);
+  const now = storeNow(state);
+  const rows = claim.batches.map((b) => state.batches.get(b.batchId));
+  const owned = rows.every(
+    (row) =>
+      row !== undefined &&
+      row.batch.sessionId === claim.sessionId &&
+      isClaimLive(row.claim, now) &&
+      row.claim.claimId === claim.claimId &&
+      row.claim.claimToken === claim.claimToken,
+  );
+  if (!owned) throw new QueuedWorkClaimExpiredError(`claim ${claim.claimId} no longer owns its batches`, { claimId: claim.claimId });
+  for (const row of rows) row!.claim!.expiresAtMs = now + ttlMs;
+  return { ...copy(claim), expiresAtMs: now + ttlMs, batches: rows.map((row) => copy(row!.batch)) };
+}
+
+/**
+ * Clears the claim from the rows still carrying it (their claim counters stay). With a failure,
+ * counts an attempt on each and dead-letters those at `maxAttempts`, returning those dead letters.
+ * No error when nothing matches.
+ */
+export function claimAbandon(state: MemoryState, claim: QueuedWorkClaim, failure?: ClaimFailure): DeadLetter[] {
+  assertClaim(claim);
+  if (failure !== undefined) {
+    if (typeof failure !== 'object' || failure === null || typeof failure.reason !== 'string') {
+      throw InvalidInputError.field('failure.reason', 'a string', describeValue((failure as ClaimFailure | null)?.reason));
+    }
+    if (!Number.isSafeInteger(failure.maxAttempts) || failure.maxAttempts < 1) {
+      throw InvalidInputError.field('failure.maxAttempts', 'a positive integer', describeValue(failure.maxAttempts));
+    }
+  }
+  const now = storeNow(state);
+  const deadLetters: DeadLetter[] = [];
+  for (const row of rowsCarryingClaim(state, claim)) {
+    row.claim = null;
+    if (!failure) continue;
+    row.attempts += 1;
+    row.lastError = failure.reason;
+    if (row.attempts >= failure.maxAttempts) deadLetters.push(deadLetterRow(state, row, failure.reason, now));
+  }
+  return deadLetters;
+}

@@ -1,0 +1,96 @@
+/**
+ * The in-memory reference model of the store contract (spec 02): one process, no I/O,
+ * durability `inline`. It is the oracle for model-based tests, so it favours plain data and
+ * obvious code over speed. Each method runs synchronously to completion inside its promise, so
+ * operations never interleave and each is atomic.
+ */
+import type { Limits, RuntimeStore } from '../contract.js';
+import { assertNonNegativeInteger, resolveLimits } from '../validate.js';
+import {
+  manifestCommitRefs,
+  manifestForget,
+  manifestIsReferenced,
+  manifestListUncommitted,
+  manifestRecordIntent,
+} from './attachments.js';
+import { claimAbandon, claimByBatchIds, claimLeadingSessionCommand, claimReady, claimRenew } from './claims.js';
+import { sessionCommit } from './commits.js';
+import { queueDeadLetter, queueListDeadLetters, queueRequeueDeadLetter } from './dead-letters.js';
+import { leaseGet, leaseReclaim, leaseRelease, leaseRenew, leaseTransfer, leaseTryClaim } from './leases.js';
+import { maintenanceGcUnreachable, maintenanceTombstoneNodes, maintenanceVacuum } from './maintenance.js';
+import { queueCancel, queueEnqueue, queueGet, queueList, queueListPending, queueScan } from './queue.js';
+import { sessionLoad, sessionLoadMeta, sessionLoadNode, sessionSaveMeta } from './reads.js';
+import { createState, storeNow } from './state.js';
+
+export interface InMemoryStoreOptions {
+  /** How long a finished batch's source key keeps answering replays, in milliseconds. Default 24 hours. */
+  sourceKeyRetentionMs?: number;
+  /** Size and count limits; unset fields take DEFAULT_LIMITS. */
+  limits?: Partial<Limits>;
+}
+
+/** A producer retrying within a day is the case the retention covers; the seed kept keys only while queued. */
+export const DEFAULT_SOURCE_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+export function createInMemoryStore(options: InMemoryStoreOptions = {}): RuntimeStore {
+  const limits = resolveLimits(options.limits);
+  const retention = options.sourceKeyRetentionMs ?? DEFAULT_SOURCE_KEY_RETENTION_MS;
+  assertNonNegativeInteger(retention, 'sourceKeyRetentionMs');
+  const state = createState(limits, retention);
+
+  return {
+    durability: 'inline',
+    leases: {
+      tryClaim: async (sessionId, owner, ttlMs) => leaseTryClaim(state, sessionId, owner, ttlMs),
+      reclaim: async (sessionId, owner, observedHolder, ttlMs) => leaseReclaim(state, sessionId, owner, observedHolder, ttlMs),
+      renew: async (fence, ttlMs) => leaseRenew(state, fence, ttlMs),
+      release: async (completion) => leaseRelease(state, completion),
+      get: async (sessionId) => leaseGet(state, sessionId),
+      transfer: async (fence, nextOwner, ttlMs) => leaseTransfer(state, fence, nextOwner, ttlMs),
+    },
+    queue: {
+      enqueue: async (draft) => queueEnqueue(state, draft),
+      claimReady: async (req) => claimReady(state, req),
+      claimByBatchIds: async (req) => claimByBatchIds(state, req),
+      claimLeadingSessionCommand: async (req) => claimLeadingSessionCommand(state, req),
+      renewClaim: async (claim, ttlMs) => claimRenew(state, claim, ttlMs),
+      abandonClaim: async (claim, failure) => claimAbandon(state, claim, failure),
+      cancel: async (sessionId, batchId) => queueCancel(state, sessionId, batchId),
+      get: async (batchId) => queueGet(state, batchId),
+      scan: async (req) => queueScan(state, req),
+      list: async (sessionId) => queueList(state, sessionId),
+      listPending: async (sessionId) => queueListPending(state, sessionId),
+      deadLetter: async (sessionId, batchId, reason) => queueDeadLetter(state, sessionId, batchId, reason),
+      listDeadLetters: async (sessionId) => queueListDeadLetters(state, sessionId),
+      requeueDeadLetter: async (batchId) => queueRequeueDeadLetter(state, batchId),
+    },
+    sessions: {
+      commit: async (commit) => sessionCommit(state, commit),
+      load: async (sessionId, scope) => sessionLoad(state, sessionId, scope),
+      loadNode: async (sessionId, nodeId) => sessionLoadNode(state, sessionId, nodeId),
+      saveMeta: async (meta) => sessionSaveMeta(state, meta),
+      loadMeta: async (sessionId) => sessionLoadMeta(state, sessionId),
+    },
+    attachments: {
+      recordIntent: async (intent) => manifestRecordIntent(state, intent),
+      commitRefs: async (sessionId, attachmentIds) => manifestCommitRefs(state, sessionId, attachmentIds),
+      listUncommitted: async (olderThanMs) => manifestListUncommitted(state, olderThanMs),
+      isReferenced: async (attachmentId, olderThanMs) => manifestIsReferenced(state, attachmentId, olderThanMs),
+      forget: async (sessionId, attachmentId) => manifestForget(state, sessionId, attachmentId),
+    },
+    maintenance: {
+      tombstoneNodes: async (sessionId, nodeIds) => maintenanceTombstoneNodes(state, sessionId, nodeIds),
+      vacuum: async () => maintenanceVacuum(state),
+      gcUnreachable: async () => maintenanceGcUnreachable(state),
+    },
+    clock: {
+      nowMs: async () => storeNow(state),
+      advance: (ms) => {
+        assertNonNegativeInteger(ms, 'ms');
+        state.clockOffsetMs += ms;
+      },
+    },
+    // Nothing to release: the model holds no connections.
+    close: async () => {},
+  };
+}
