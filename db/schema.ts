@@ -1,0 +1,330 @@
+/**
+ * Every table of the durable store (spec/02-store-contract.md). drizzle-kit generates
+ * db/migrations/ from this file; never hand-edit those.
+ *
+ * Conventions: times are bigint epoch milliseconds computed in SQL from the database clock plus
+ * the store's `clock.advance` offset (never the process clock); every session-scoped table is
+ * keyed by session_id first; the store writes with postgres.js statements in
+ * src/store/postgres/, this file only describes the shape.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgSequence,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+const ms = (name: string) => bigint(name, { mode: 'number' });
+
+/** Global, strictly increasing order of enqueues (gaps allowed, never reused). */
+export const enqueueSeq = pgSequence('queued_batch_enqueue_seq', { startWith: 1, increment: 1 });
+
+/**
+ * Session execution leases, one row per session.
+ * Written by leases.ts (tryClaim, reclaim, renew, release, transfer) and commits.ts (release at the
+ * end of a commit). Never deleted: the fencing token must survive release so it is never reused.
+ */
+export const sessionLeases = pgTable(
+  'session_leases',
+  {
+    sessionId: text('session_id').primaryKey(),
+    /** Holder identity; set by acquire/transfer, kept after release (the last holder). */
+    ownerId: text('owner_id').notNull(),
+    incarnationId: text('incarnation_id').notNull(),
+    /** The holder's OwnerLiveness (null = opaque); read by reclaim. */
+    liveness: jsonb('liveness'),
+    /** Set by acquire/transfer; cleared (null) by release. Null means "no holder". */
+    leaseToken: text('lease_token'),
+    /** 1 on the first acquire, +1 on every new holder (acquire, reclaim, transfer); never decreases. */
+    fencingToken: bigint('fencing_token', { mode: 'number' }).notNull(),
+    claimedAtMs: ms('claimed_at_ms').notNull(),
+    /** now + ttl on acquire, re-entry and renew; set to now by release. Live iff token set and > now. */
+    expiresAtMs: ms('expires_at_ms').notNull(),
+  },
+  (t) => [check('session_leases_fencing_positive', sql`${t.fencingToken} >= 1`)],
+);
+
+/**
+ * Queued-work batches while they are in the queue.
+ * Written by queue.ts (enqueue, cancel, dead-letter, requeue), claims.ts (claim columns) and
+ * commits.ts (outbox inserts). Deleted when the batch leaves the queue: completed by a commit,
+ * cancelled, or dead-lettered (a source-key memory and/or a dead letter keeps its copy).
+ */
+export const queuedBatches = pgTable(
+  'queued_batches',
+  {
+    batchId: text('batch_id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    enqueueSeq: bigint('enqueue_seq', { mode: 'number' })
+      .notNull()
+      .default(sql`nextval('queued_batch_enqueue_seq')`),
+    deliveryPolicy: text('delivery_policy').notNull(),
+    slotPolicy: text('slot_policy').notNull(),
+    /** Null for `{ kind: 'never' }`, else the group key. */
+    mergeKey: text('merge_key'),
+    /** True when the payloads are session commands (a batch never mixes them with turn work). */
+    isCommand: boolean('is_command').notNull(),
+    sourceKey: text('source_key'),
+    availableAtMs: ms('available_at_ms').notNull(),
+    enqueuedAtMs: ms('enqueued_at_ms').notNull(),
+    /** QueuedWorkPayload[] as stored; item ids are derived (`${batchId}:item:${index}`). */
+    payloads: jsonb('payloads').notNull(),
+    /**
+     * Claim columns: set together by a claim (claims.ts), expiry moved by renewClaim, cleared together
+     * by abandonClaim. A claim is live iff claim_token is set and claim_expires_at_ms > now.
+     */
+    claimId: text('claim_id'),
+    claimToken: text('claim_token'),
+    claimOwner: jsonb('claim_owner'),
+    claimedAtMs: ms('claimed_at_ms'),
+    claimExpiresAtMs: ms('claim_expires_at_ms'),
+    /** +1 on every claim, never reset (not even by requeue): the claim fencing token. */
+    claimCount: integer('claim_count').notNull().default(0),
+    /** Failed turn attempts, +1 by abandonClaim with a failure; reset to 0 by requeue. */
+    attempts: integer('attempts').notNull().default(0),
+    /** The last failure reason given to abandonClaim. */
+    lastError: text('last_error'),
+  },
+  (t) => [
+    index('queued_batches_session_seq_idx').on(t.sessionId, t.enqueueSeq),
+    uniqueIndex('queued_batches_enqueue_seq_key').on(t.enqueueSeq),
+    check('queued_batches_delivery_policy', sql`${t.deliveryPolicy} in ('earliest_safe_boundary', 'after_current_turn_commit')`),
+    check('queued_batches_slot_policy', sql`${t.slotPolicy} in ('exclusive', 'join')`),
+    check(
+      'queued_batches_claim_all_or_none',
+      sql`(${t.claimToken} is null and ${t.claimId} is null and ${t.claimExpiresAtMs} is null and ${t.claimedAtMs} is null and ${t.claimOwner} is null)
+        or (${t.claimToken} is not null and ${t.claimId} is not null and ${t.claimExpiresAtMs} is not null and ${t.claimedAtMs} is not null and ${t.claimOwner} is not null)`,
+    ),
+    check('queued_batches_counters', sql`${t.claimCount} >= 0 and ${t.attempts} >= 0 and ${t.availableAtMs} >= 0`),
+  ],
+);
+
+/**
+ * Source keys, one row per (session, source key): the idempotency record of enqueue.
+ * Written by queue.ts enqueue (insert, or take over an expired memory), by every path that takes a
+ * batch out of the queue (status -> terminal, with a copy of the batch), and by requeue (back to
+ * queued). Deleted by maintenance vacuum once a terminal memory is older than sourceKeyRetentionMs.
+ */
+export const sourceKeys = pgTable(
+  'source_keys',
+  {
+    sessionId: text('session_id').notNull(),
+    sourceKey: text('source_key').notNull(),
+    batchId: text('batch_id').notNull(),
+    /** 'queued' while the batch is in queued_batches; terminal once it left (set by that path). */
+    status: text('status').notNull(),
+    /** Set with the terminal status; null while queued. */
+    finishedAtMs: ms('finished_at_ms'),
+    /** The batch as stored when it left the queue (a queued_batches row as JSON); null while queued. */
+    batch: jsonb('batch'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.sourceKey] }),
+    index('source_keys_finished_idx').on(t.finishedAtMs),
+    check('source_keys_status', sql`${t.status} in ('queued', 'completed', 'cancelled', 'dead_lettered')`),
+    check(
+      'source_keys_terminal_has_copy',
+      sql`(${t.status} = 'queued') = (${t.finishedAtMs} is null) and (${t.status} = 'queued') = (${t.batch} is null)`,
+    ),
+  ],
+);
+
+/**
+ * Dead letters: batches taken out of the queue with a reason.
+ * Written by queue.ts deadLetter and abandonClaim-with-failure; deleted by requeueDeadLetter
+ * (the batch goes back to queued_batches). Operators may also discard rows.
+ */
+export const deadLetters = pgTable(
+  'dead_letters',
+  {
+    batchId: text('batch_id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    reason: text('reason').notNull(),
+    attempts: integer('attempts').notNull(),
+    deadLetteredAtMs: ms('dead_lettered_at_ms').notNull(),
+    enqueueSeq: bigint('enqueue_seq', { mode: 'number' }).notNull(),
+    /** The queued_batches row as JSON (keeps claim_count for later fencing). */
+    batch: jsonb('batch').notNull(),
+  },
+  (t) => [
+    index('dead_letters_session_idx').on(t.sessionId, t.deadLetteredAtMs, t.enqueueSeq),
+    index('dead_letters_order_idx').on(t.deadLetteredAtMs, t.enqueueSeq),
+  ],
+);
+
+/**
+ * Sessions: the committed head. Written only by commits.ts (insert on the first commit, then
+ * head_revision + 1 per commit). Never deleted.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    sessionId: text('session_id').primaryKey(),
+    /** Set by each commit to previous + 1 (1 on the first). */
+    headRevision: bigint('head_revision', { mode: 'number' }).notNull(),
+    /** The graph delta's leafNodeId of the last commit. */
+    leafNodeId: text('leaf_node_id'),
+    currentAgentFrameId: text('current_agent_frame_id'),
+    /** `ckpt:${sessionId}:${headRevision}`. */
+    checkpointRef: text('checkpoint_ref').notNull(),
+  },
+  (t) => [check('sessions_head_positive', sql`${t.headRevision} >= 1`)],
+);
+
+/**
+ * Checkpoints, one per committed revision. Written by commits.ts; deleted by maintenance
+ * gcUnreachable when no session head references them.
+ */
+export const checkpoints = pgTable(
+  'checkpoints',
+  {
+    sessionId: text('session_id').notNull(),
+    revision: bigint('revision', { mode: 'number' }).notNull(),
+    /** The Checkpoint without executionState bytes (those are in execution_state). */
+    checkpoint: jsonb('checkpoint').notNull(),
+    executionState: bytea('execution_state'),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.revision] })],
+);
+
+/**
+ * Session graph nodes. Written by commits.ts (append inserts; replace deletes the others and
+ * rewrites); tombstoned is set by maintenance tombstoneNodes and never cleared except by a replace;
+ * tombstoned rows are deleted by maintenance vacuum.
+ */
+export const sessionNodes = pgTable(
+  'session_nodes',
+  {
+    sessionId: text('session_id').notNull(),
+    nodeId: text('node_id').notNull(),
+    parentNodeId: text('parent_node_id'),
+    /** Insertion order: (revision, position) of the commit that wrote the node. */
+    revision: bigint('revision', { mode: 'number' }).notNull(),
+    position: integer('position').notNull(),
+    /** The SessionNode as committed. */
+    node: jsonb('node').notNull(),
+    tombstoned: boolean('tombstoned').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.nodeId] }), index('session_nodes_order_idx').on(t.sessionId, t.revision, t.position)],
+);
+
+/**
+ * Agent frames of a session's head. Written by commits.ts (the new revision's frames); the previous
+ * revision's rows are deleted by the same commit.
+ */
+export const agentFrames = pgTable(
+  'agent_frames',
+  {
+    sessionId: text('session_id').notNull(),
+    revision: bigint('revision', { mode: 'number' }).notNull(),
+    position: integer('position').notNull(),
+    /** The AgentFrame without executionStateSnapshot bytes. */
+    frame: jsonb('frame').notNull(),
+    executionStateSnapshot: bytea('execution_state_snapshot'),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.revision, t.position] })],
+);
+
+/** Token usage ledger, appended by commits.ts in commit order. Never deleted. */
+export const usageLedger = pgTable(
+  'usage_ledger',
+  {
+    sessionId: text('session_id').notNull(),
+    revision: bigint('revision', { mode: 'number' }).notNull(),
+    position: integer('position').notNull(),
+    source: text('source').notNull(),
+    model: text('model').notNull(),
+    inputTokens: bigint('input_tokens', { mode: 'number' }).notNull(),
+    outputTokens: bigint('output_tokens', { mode: 'number' }).notNull(),
+    cachedInputTokens: bigint('cached_input_tokens', { mode: 'number' }).notNull(),
+    reasoningTokens: bigint('reasoning_tokens', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.revision, t.position] }),
+    check(
+      'usage_ledger_non_negative',
+      sql`${t.inputTokens} >= 0 and ${t.outputTokens} >= 0 and ${t.cachedInputTokens} >= 0 and ${t.reasoningTokens} >= 0`,
+    ),
+  ],
+);
+
+/**
+ * Turn commit stamps with the result they returned. Written once by commits.ts; never deleted
+ * (a replay at any later time must return the same result).
+ */
+export const turnStamps = pgTable(
+  'turn_stamps',
+  {
+    sessionId: text('session_id').notNull(),
+    turnId: text('turn_id').notNull(),
+    /** turnCommitHash of the committed content. */
+    hash: text('hash').notNull(),
+    headRevision: bigint('head_revision', { mode: 'number' }).notNull(),
+    checkpointRef: text('checkpoint_ref').notNull(),
+    /** QueuedWorkBatch[] the commit enqueued (its outbox), as returned. */
+    enqueuedBatches: jsonb('enqueued_batches').notNull(),
+    committedAtMs: ms('committed_at_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.turnId] })],
+);
+
+/** Session metadata, upserted by reads.ts saveMeta. Never deleted. */
+export const sessionMeta = pgTable('session_meta', {
+  sessionId: text('session_id').primaryKey(),
+  sessionName: text('session_name').notNull(),
+  createdAt: ms('created_at').notNull(),
+  model: text('model').notNull(),
+  cwd: text('cwd'),
+  /** SessionRelation: { kind: 'root' } | { kind: 'child', parentSessionId }. */
+  relation: jsonb('relation').notNull(),
+});
+
+/**
+ * Write-ahead attachment manifest. Written by attachments.ts (recordIntent upserts, commitRefs
+ * stamps) and commits.ts (committedAttachmentIds); deleted by attachments.ts forget.
+ */
+export const attachmentManifest = pgTable(
+  'attachment_manifest',
+  {
+    sessionId: text('session_id').notNull(),
+    attachmentId: text('attachment_id').notNull(),
+    canonicalUri: text('canonical_uri').notNull(),
+    intentAtMs: ms('intent_at_ms').notNull(),
+    /** Set once by a commit stamp; recordIntent never clears it. */
+    committedAtMs: ms('committed_at_ms'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.attachmentId] }),
+    index('attachment_manifest_attachment_idx').on(t.attachmentId),
+    index('attachment_manifest_uncommitted_idx').on(t.intentAtMs).where(sql`${t.committedAtMs} is null`),
+  ],
+);
+
+/**
+ * Attachment content, keyed by content id (SHA-256 of the bytes). Written by
+ * attachments-content.ts put (first writer wins); deleted by its delete, which only
+ * reclaimOrphanedAttachments calls.
+ */
+export const attachmentContent = pgTable(
+  'attachment_content',
+  {
+    contentId: text('content_id').primaryKey(),
+    mediaType: text('media_type').notNull(),
+    byteLength: integer('byte_length').notNull(),
+    width: integer('width'),
+    height: integer('height'),
+    label: text('label'),
+    bytes: bytea('bytes').notNull(),
+  },
+  (t) => [check('attachment_content_length', sql`${t.byteLength} = octet_length(${t.bytes})`)],
+);

@@ -1,0 +1,12 @@
+/**
+ * drizzle-kit configuration: `npx drizzle-kit generate` writes db/migrations/ from db/schema.ts.
+ * The generated files are committed and never hand-edited; CI checks that generating again
+ * produces no diff.
+ */
+import { defineConfig } from 'drizzle-kit';
+
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './db/schema.ts',
+  out: './db/migrations',
+});
