@@ -29,8 +29,9 @@ class InMemoryAttachmentStore implements AttachmentStore {
 
   async put(bytes: Uint8Array, meta: AttachmentCreateMeta): Promise<AttachmentRef> {
     const ref = attachmentRef(bytes, meta);
+    // The first writer's metadata stays, as in the Postgres content store: same id, same bytes.
     // Copy in: a caller reusing its buffer must not change stored content behind its id.
-    this.#objects.set(ref.id, { meta: { ...ref }, bytes: Uint8Array.from(bytes) });
+    if (!this.#objects.has(ref.id)) this.#objects.set(ref.id, { meta: { ...ref }, bytes: Uint8Array.from(bytes) });
     return { ...ref };
   }
 
