@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
 const schema = z.object({
   /** Postgres URL; the database is created if missing. */
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/turnlane'),
@@ -11,6 +13,30 @@ const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** BullMQ queue name. */
+  TURNLANE_QUEUE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('turnlane.turns'),
+  /** Redis key prefix; keep the {braces}: a Redis Cluster hash tag. */
+  TURNLANE_PREFIX: z.string().min(1).default('{turnlane}'),
+  /** Postgres connections per process. */
+  PG_MAX_CONNECTIONS: int(10, 1),
+  /** BullMQ job slots per worker process. */
+  WORKER_CONCURRENCY: int(16, 1),
+  /** Session lease and claim TTL (ms). */
+  LEASE_TTL_MS: int(15_000, 100),
+  /** Turns per lease before other sessions go first. */
+  MAX_TURNS_PER_LEASE: int(16, 1),
+  /** Batches one turn may join. */
+  MAX_BATCHES_PER_TURN: int(16, 1),
+  /** Failed turns before a batch is dead-lettered. */
+  MAX_ATTEMPTS: int(3, 1),
+  /** Grace for turns in flight on SIGTERM (ms). */
+  SHUTDOWN_GRACE_MS: int(10_000, 0),
+  /** Reconciler period (ms); 0 disables it in this process. */
+  RECONCILE_INTERVAL_MS: int(5_000, 0),
+  /** BullMQ stalled-job check period (ms). */
+  STALLED_INTERVAL_MS: int(5_000, 100),
+  /** Demo agent: how long it "thinks" per step (ms). */
+  DEMO_THINK_MS: int(50, 0),
 });
 
 export type Config = z.infer<typeof schema>;

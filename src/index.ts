@@ -23,3 +23,14 @@ export {
 } from './store/attachments/index.js';
 export { createPostgresAttachmentStore } from './store/postgres/attachments-content.js';
 export { currentProcessLiveness, isProcessDead } from './store/liveness.js';
+export { createProducer } from './runtime/producer.js';
+export type { Producer, ProducerOptions, TurnInputRequest } from './runtime/producer.js';
+export { createWorker, defaultOwner } from './runtime/worker.js';
+export type { WorkerOptions, TurnWorker } from './runtime/worker.js';
+export { createBatchQueue, redisConnection, assertNoEviction, RedisEvictionPolicyError, DEFAULT_QUEUE_SETTINGS } from './runtime/bullmq.js';
+export type { BatchJobData, QueueSettings } from './runtime/bullmq.js';
+export { reconcileOnce } from './runtime/reconciler.js';
+export { RuntimeEvents } from './runtime/events.js';
+export { TurnAbortedError } from './runtime/turn.js';
+export type { TurnContext, TurnHandler, TurnResult, TurnInputView, NodeDraft } from './runtime/turn.js';
+export { createLogger } from './logger.js';

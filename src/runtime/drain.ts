@@ -118,6 +118,7 @@ async function landCommit(
       sessionId: commit.sessionId,
       turnId,
       headRevision: result.headRevision,
+      fencingToken: commit.leaseFence?.fencingToken ?? 0,
       batchIds: claims.flatMap((c) => c.batches.map((b) => b.batchId)),
       commitMs: performance.now() - started,
       enqueuedBatches: result.enqueuedBatches,

@@ -13,6 +13,7 @@ export interface RuntimeEventMap {
       sessionId: string;
       turnId: string;
       headRevision: number;
+      fencingToken: number;
       batchIds: string[];
       commitMs: number;
       enqueuedBatches: QueuedWorkBatch[];
