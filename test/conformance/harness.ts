@@ -16,6 +16,10 @@ export interface StoreOptions {
 export interface ScenarioContext {
   /** Another independent store instance on the same data (its own pool for Postgres). */
   open(options?: StoreOptions): Promise<RuntimeStore>;
+  /** The durability the backend under test declares: 'inline' for memory, 'durable' for Postgres. */
+  expectedDurability: RuntimeStore['durability'];
+  /** The scenario database, for content stores that need their own connection (Postgres only). */
+  databaseUrl?: string;
 }
 
 export type Scenario = (store: RuntimeStore, ctx: ScenarioContext) => Promise<void>;
@@ -31,7 +35,7 @@ const memoryBackend: Backend = {
     // The in-memory model has one process-local state per instance, so `open` hands out the
     // same instance: a reopen of the reference model sees the same data.
     const store = createInMemoryStore(options);
-    await scenario(store, { open: async () => store });
+    await scenario(store, { open: async () => store, expectedDurability: 'inline' });
   },
 };
 
@@ -46,7 +50,7 @@ const postgresBackend: Backend = {
       return store;
     };
     try {
-      await scenario(await open(), { open });
+      await scenario(await open(), { open, expectedDurability: 'durable', databaseUrl: db.url });
     } finally {
       for (const store of stores) await store.close();
       await db.drop();
