@@ -1,0 +1,258 @@
+/**
+ * Claims on queued work in Postgres (spec 02 "Queued work"): claimReady, claimByBatchIds,
+ * claimLeadingSessionCommand, renewClaim, abandonClaim.
+ *
+ * A claim is one transaction: BEGIN; the lease row lock and the selecting-and-stamping CTE sent
+ * together (pipelined, one round trip); COMMIT. The CTE re-checks the fence after the lock is
+ * held, selects the group with a window over the session's candidates (index
+ * (session_id, enqueue_seq)), and stamps it; if any selected row could not be stamped (a
+ * concurrent cancel or claim changed it) the transaction rolls back and the claim is null.
+ */
+import { InvalidInputError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError, describeValue } from '../../errors.js';
+import { newClaimId, newSecretToken } from '../../ids.js';
+import type {
+  ClaimBoundary,
+  ClaimByBatchIdsRequest,
+  ClaimFailure,
+  ClaimLeadingSessionCommandRequest,
+  ClaimReadyRequest,
+  DeadLetter,
+  LeaseFence,
+  LeaseOwner,
+  QueuedWorkClaim,
+} from '../contract.js';
+import { assertBoundary, assertId, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { batchFromRow, type BatchRow } from './batch-rows.js';
+import type { Fragment, PgContext, Tx } from './context.js';
+import { Rollback, runStatement, runTransaction } from './errors.js';
+import { fenceMatches, leaseLockRow } from './leases.js';
+import { assertReason, batchesDeadLetter } from './queue.js';
+
+type Selection =
+  | { kind: 'ready'; boundary: ClaimBoundary; maxBatches: number }
+  | { kind: 'exact'; boundary: ClaimBoundary; batchIds: string[] }
+  | { kind: 'command' };
+
+interface ClaimInput {
+  sessionId: string;
+  fence: LeaseFence;
+  owner: LeaseOwner;
+  ttlMs: number;
+  selection: Selection;
+}
+
+type StampedRow = BatchRow & { picked_count: number; fence_ok: boolean; rn: number | null };
+
+function assertRequest(req: unknown): asserts req is Record<string, unknown> {
+  if (typeof req !== 'object' || req === null) throw InvalidInputError.field('req', 'an object', describeValue(req));
+}
+
+/** Fence shape, and the fence must name the requested session (else SessionLeaseExpiredError). */
+function claimFence(fence: unknown, sessionId: string): LeaseFence {
+  const parsed = parseFence(fence);
+  if (parsed.sessionId !== sessionId) {
+    throw new SessionLeaseExpiredError(`the lease fence names session ${parsed.sessionId}, not ${sessionId}`, { sessionId });
+  }
+  return parsed;
+}
+
+/**
+ * The selecting-and-stamping statement. Candidates: the session's queued batches, available and
+ * not held, by enqueueSeq, at most `limit`. The group: the head alone, or the head and the
+ * directly following compatible `join` batches (same delivery policy and group key) up to the first
+ * that is not; then the per-kind gate on the head. Rows touched: the stamped queued_batches rows
+ * (claim columns, claim_count + 1). Always returns at least one row carrying `fence_ok` and
+ * `picked_count`; stamped batches have a non-null `batch_id`, ordered by position.
+ */
+function claimStatement(tx: Tx, ctx: PgContext, input: ClaimInput, limit: number): Fragment {
+  const now = ctx.clock.now();
+  const { selection } = input;
+  const gate =
+    selection.kind === 'command'
+      ? tx`h.is_command and c.rn = 1`
+      : tx`not h.is_command and (${selection.boundary}::text = 'idle' or h.delivery_policy = 'earliest_safe_boundary')`;
+  const exact =
+    selection.kind === 'exact'
+      ? tx`(select array_agg(batch_id order by rn) from grp) = ${tx.array(selection.batchIds)}::text[]`
+      : tx`true`;
+  return tx`
+    with fence as (
+      select 1 from session_leases where session_id = ${input.sessionId} and ${fenceMatches(ctx, input.fence)}
+    ), cand as (
+      select batch_id, delivery_policy, slot_policy, merge_key, is_command, row_number() over (order by enqueue_seq) as rn
+      from queued_batches
+      where session_id = ${input.sessionId} and available_at_ms <= ${now}
+        and (claim_token is null or claim_expires_at_ms <= ${now})
+        and exists (select 1 from fence)
+      order by enqueue_seq
+      limit ${limit}
+    ), head as (
+      select * from cand where rn = 1
+    ), stop as (
+      select coalesce(min(c.rn), ${limit}::bigint + 1) as rn
+      from cand c cross join head h
+      where c.rn > 1 and not (h.slot_policy = 'join' and h.merge_key is not null and not c.is_command
+        and c.slot_policy = 'join' and c.delivery_policy = h.delivery_policy and c.merge_key = h.merge_key)
+    ), grp as (
+      select c.batch_id, c.rn from cand c, head h, stop s where c.rn < s.rn and ${gate}
+    ), picked as (
+      select * from grp where ${exact}
+    ), stamped as (
+      update queued_batches q set claim_id = ${newClaimId()}, claim_token = ${newSecretToken()},
+        claim_owner = ${JSON.stringify(input.owner)}::text::jsonb, claimed_at_ms = ${now},
+        claim_expires_at_ms = ${now} + ${input.ttlMs}::bigint, claim_count = q.claim_count + 1
+      from picked p
+      where q.batch_id = p.batch_id and q.session_id = ${input.sessionId} and q.available_at_ms <= ${now}
+        and (q.claim_token is null or q.claim_expires_at_ms <= ${now})
+      returning q.*, p.rn
+    )
+    select (select count(*) from picked) as picked_count, exists (select 1 from fence) as fence_ok, s.*
+    from (select 1) as one left join stamped s on true
+    order by s.rn`;
+}
+
+/**
+ * Runs one claim: lock the lease row and run the claim statement, pipelined in one transaction.
+ * Returns the claim, or null when nothing qualified or a selected row could not be stamped.
+ * Fence not live: SessionLeaseExpiredError.
+ */
+async function claimRun(ctx: PgContext, input: ClaimInput, limit: number): Promise<QueuedWorkClaim | null> {
+  return runTransaction(ctx.sql, async (tx) => {
+    const [, rows] = await Promise.all([leaseLockRow(tx, input.sessionId), claimStatement(tx, ctx, input, limit)]);
+    const result = rows as unknown as StampedRow[];
+    const first = result[0]!;
+    if (!first.fence_ok) {
+      throw new SessionLeaseExpiredError(`the lease of ${input.sessionId} is not live under this fence`, { sessionId: input.sessionId });
+    }
+    const stamped = result.filter((r) => r.batch_id !== null);
+    if (stamped.length === 0) return null;
+    if (stamped.length !== Number(first.picked_count)) throw new Rollback(null);
+    const head = stamped[0]!;
+    return {
+      sessionId: input.sessionId,
+      claimId: head.claim_id!,
+      owner: input.owner,
+      claimToken: head.claim_token!,
+      fencingToken: head.claim_count,
+      claimedAtMs: head.claimed_at_ms!,
+      expiresAtMs: head.claim_expires_at_ms!,
+      batches: stamped.map((row) => batchFromRow(row)),
+    };
+  });
+}
+
+/** claimReady: the ready group at the boundary; null when `maxBatches <= 0` or nothing qualifies. */
+export async function batchClaimReady(ctx: PgContext, req: ClaimReadyRequest): Promise<QueuedWorkClaim | null> {
+  assertRequest(req);
+  assertSessionId(req.sessionId);
+  const owner = parseOwner(req.owner);
+  assertBoundary(req.boundary);
+  assertTtl(req.ttlMs, ctx.limits);
+  if (!Number.isSafeInteger(req.maxBatches)) throw InvalidInputError.field('maxBatches', 'an integer', describeValue(req.maxBatches));
+  const fence = claimFence(req.fence, req.sessionId);
+  const maxBatches = Math.min(req.maxBatches, ctx.limits.maxBatchesPerClaim);
+  // maxBatches <= 0 still validates the fence: the statement runs with an empty selection.
+  const selection: Selection = { kind: 'ready', boundary: req.boundary, maxBatches };
+  return claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection }, Math.max(maxBatches, 0));
+}
+
+/**
+ * claimByBatchIds: exactly `batchIds`, in order, iff they are the group claimReady would select
+ * now with `maxBatches = batchIds.length`; else null with nothing written.
+ */
+export async function batchClaimByIds(ctx: PgContext, req: ClaimByBatchIdsRequest): Promise<QueuedWorkClaim | null> {
+  assertRequest(req);
+  assertSessionId(req.sessionId);
+  const owner = parseOwner(req.owner);
+  assertBoundary(req.boundary);
+  assertTtl(req.ttlMs, ctx.limits);
+  if (!Array.isArray(req.batchIds)) throw InvalidInputError.field('batchIds', 'an array of batch ids', describeValue(req.batchIds));
+  req.batchIds.forEach((id, i) => assertId(id, `batchIds[${i}]`));
+  const fence = claimFence(req.fence, req.sessionId);
+  const limit = Math.min(req.batchIds.length, ctx.limits.maxBatchesPerClaim);
+  const selection: Selection = { kind: 'exact', boundary: req.boundary, batchIds: [...req.batchIds] };
+  return claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection }, limit);
+}
+
+/** claimLeadingSessionCommand: the queue head alone iff it is a session-command batch; else null. */
+export async function batchClaimLeadingCommand(ctx: PgContext, req: ClaimLeadingSessionCommandRequest): Promise<QueuedWorkClaim | null> {
+  assertRequest(req);
+  assertSessionId(req.sessionId);
+  const owner = parseOwner(req.owner);
+  assertTtl(req.ttlMs, ctx.limits);
+  const fence = claimFence(req.fence, req.sessionId);
+  return claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection: { kind: 'command' } }, 1);
+}
+
+function assertClaim(claim: unknown): asserts claim is QueuedWorkClaim {
+  if (typeof claim !== 'object' || claim === null) throw InvalidInputError.field('claim', 'a queued-work claim', describeValue(claim));
+  const c = claim as Partial<QueuedWorkClaim>;
+  assertSessionId(c.sessionId, 'claim.sessionId');
+  assertId(c.claimId, 'claim.claimId');
+  if (typeof c.claimToken !== 'string') throw InvalidInputError.field('claim.claimToken', 'a string', describeValue(c.claimToken));
+  if (!Array.isArray(c.batches)) throw InvalidInputError.field('claim.batches', 'an array of batches', describeValue(c.batches));
+  c.batches.forEach((b, i) => assertId((b as { batchId?: unknown } | null)?.batchId, `claim.batches[${i}].batchId`));
+}
+
+/**
+ * renewClaim: every batch of the claim must still be queued under its id and token, unexpired;
+ * then `expiresAt = now + ttl` on all of them. Rows touched: the claim's rows. Otherwise
+ * QueuedWorkClaimExpiredError and nothing changes.
+ */
+export async function claimRenew(ctx: PgContext, claim: QueuedWorkClaim, ttlMs: number): Promise<QueuedWorkClaim> {
+  assertClaim(claim);
+  assertTtl(ttlMs, ctx.limits);
+  const batchIds = [...new Set(claim.batches.map((b) => b.batchId))];
+  return runTransaction(ctx.sql, async (tx) => {
+    const now = ctx.clock.now();
+    const rows = await tx<BatchRow[]>`
+      update queued_batches set claim_expires_at_ms = ${now} + ${ttlMs}::bigint
+      where session_id = ${claim.sessionId} and batch_id = any(${tx.array(batchIds)}::text[])
+        and claim_id = ${claim.claimId} and claim_token = ${claim.claimToken} and claim_expires_at_ms > ${now}
+      returning *`;
+    if (rows.length !== batchIds.length) {
+      throw new QueuedWorkClaimExpiredError(`claim ${claim.claimId} no longer owns its batches`, { claimId: claim.claimId });
+    }
+    const byId = new Map(rows.map((row) => [row.batch_id, row]));
+    return {
+      ...claim,
+      expiresAtMs: rows[0]!.claim_expires_at_ms!,
+      batches: claim.batches.map((b) => batchFromRow(byId.get(b.batchId)!)),
+    };
+  });
+}
+
+/**
+ * abandonClaim: clears the claim from the rows still carrying its id and token (expired or not;
+ * claim counters stay). With `failure`: attempts + 1 and last_error on those rows, and the rows
+ * at `maxAttempts` are dead-lettered in the same transaction. Rows touched: the claim's rows,
+ * dead_letters, source_keys. Returns the dead letters made; empty without a failure or a match.
+ */
+export async function claimAbandon(ctx: PgContext, claim: QueuedWorkClaim, failure?: ClaimFailure): Promise<DeadLetter[]> {
+  assertClaim(claim);
+  if (failure !== undefined) {
+    if (typeof failure !== 'object' || failure === null) throw InvalidInputError.field('failure', 'an object', describeValue(failure));
+    assertReason(failure.reason, 'failure.reason');
+    if (!Number.isSafeInteger(failure.maxAttempts) || failure.maxAttempts < 1) {
+      throw InvalidInputError.field('failure.maxAttempts', 'a positive integer', describeValue(failure.maxAttempts));
+    }
+  }
+  const batchIds = [...new Set(claim.batches.map((b) => b.batchId))];
+  const clear = (db: Tx | PgContext['sql']) => db<{ batch_id: string; attempts: number }[]>`
+    update queued_batches set claim_id = null, claim_token = null, claim_owner = null, claimed_at_ms = null,
+      claim_expires_at_ms = null, attempts = attempts + ${failure ? 1 : 0},
+      last_error = coalesce(${failure ? failure.reason : null}::text, last_error)
+    where session_id = ${claim.sessionId} and batch_id = any(${db.array(batchIds)}::text[])
+      and claim_id = ${claim.claimId} and claim_token = ${claim.claimToken}
+    returning batch_id, attempts`;
+  if (!failure) {
+    await runStatement(() => clear(ctx.sql));
+    return [];
+  }
+  return runTransaction(ctx.sql, async (tx) => {
+    const cleared = await clear(tx);
+    const exhausted = cleared.filter((row) => row.attempts >= failure.maxAttempts).map((row) => row.batch_id);
+    if (exhausted.length === 0) return [];
+    return batchesDeadLetter(tx, ctx, claim.sessionId, exhausted, failure.reason);
+  });
+}

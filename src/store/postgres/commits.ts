@@ -1,0 +1,226 @@
+/**
+ * The turn commit in Postgres (spec 02 "Turn commit"): one transaction, checks in the contract's
+ * order, all or nothing.
+ *
+ * Statements: BEGIN; the lease row lock (FOR UPDATE) and the check-and-write CTE, pipelined in
+ * one round trip; outbox enqueues and the stamp only when the commit has an outbox; COMMIT. The
+ * CTE starts after the lock is held, so it sees every commit of the session that went before; it
+ * computes the stamp, fence, CAS and completion checks and gates every write on all of them
+ * passing, then reports the check results so the error raised follows the contract's order.
+ */
+import {
+  HeadRevisionConflictError,
+  QueuedWorkClaimExpiredError,
+  SessionBindingMismatchError,
+  SessionLeaseExpiredError,
+  TurnCommitConflictError,
+} from '../../errors.js';
+import type { AgentFrame, Checkpoint, QueuedWorkBatch, RuntimeCommit, RuntimeCommitResult } from '../contract.js';
+import { validateCommit, type NormalizedDraft } from '../validate.js';
+import type { Fragment, PgContext, Tx } from './context.js';
+import { runTransaction } from './errors.js';
+import { fenceMatches, leaseLockRow, leaseReleaseStatement } from './leases.js';
+import { batchEnqueue, sourceKeysRemember } from './queue.js';
+
+interface CommitCheckRow {
+  stamp_hash: string | null;
+  stamp_head: number | null;
+  stamp_ref: string | null;
+  stamp_batches: QueuedWorkBatch[] | null;
+  fence_ok: boolean;
+  head: number;
+  owned_count: number;
+  ok: boolean;
+  new_head: number | null;
+  new_ref: string | null;
+  gone_count: number;
+}
+
+/** Step 1: everything the commit names must be its own session. */
+function commitCheckBinding(commit: RuntimeCommit, outbox: NormalizedDraft[]): void {
+  const sessionId = commit.sessionId;
+  const mismatch = (what: string, other: string) =>
+    new SessionBindingMismatchError(`${what} names session ${other}, but the commit is for ${sessionId}`, { sessionId, other });
+  if (commit.leaseFence && commit.leaseFence.sessionId !== sessionId) throw mismatch('leaseFence', commit.leaseFence.sessionId);
+  if (commit.releaseLease && commit.releaseLease.sessionId !== sessionId) throw mismatch('releaseLease', commit.releaseLease.sessionId);
+  outbox.forEach((draft, i) => {
+    if (draft.sessionId !== sessionId) throw mismatch(`enqueueBatches[${i}]`, draft.sessionId);
+  });
+  (commit.completedQueueClaims ?? []).forEach((completion, i) => {
+    if (completion.sessionId !== sessionId) throw mismatch(`completedQueueClaims[${i}]`, completion.sessionId);
+  });
+  if (commit.turnStamp && commit.turnStamp.sessionId !== sessionId) {
+    throw new TurnCommitConflictError(`the turn stamp names session ${commit.turnStamp.sessionId}, but the commit is for ${sessionId}`, { sessionId });
+  }
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** The checkpoint as JSON without its bytes (kept as a key only when explicitly null), and the bytes. */
+function checkpointParts(checkpoint: Checkpoint): { json: string; bytes: Buffer | null } {
+  const { executionState, ...rest } = checkpoint;
+  const json = executionState === null ? { ...rest, executionState: null } : rest;
+  const bytes = executionState instanceof Uint8Array ? Buffer.from(executionState) : null;
+  return { json: JSON.stringify(json), bytes };
+}
+
+/** Agent frames as `{ frame, snapshot }` with the snapshot bytes in base64 (decoded in SQL). */
+function framesJson(frames: AgentFrame[]): string {
+  return JSON.stringify(
+    frames.map((frame) => {
+      const { executionStateSnapshot, ...rest } = frame;
+      if (executionStateSnapshot instanceof Uint8Array) return { frame: rest, snapshot: base64(executionStateSnapshot) };
+      return { frame: executionStateSnapshot === null ? { ...rest, executionStateSnapshot: null } : rest, snapshot: null };
+    }),
+  );
+}
+
+/** The graph write: append inserts (a duplicate id fails the statement); replace drops the other nodes and upserts. */
+function nodesWrite(tx: Tx, sessionId: string, commit: RuntimeCommit): Fragment {
+  const graph = commit.state.graph;
+  const nodes = JSON.stringify(graph.kind === 'unchanged' ? [] : graph.nodes);
+  const insert = tx`
+    insert into session_nodes (session_id, node_id, parent_node_id, revision, position, node)
+    select ${sessionId}::text, e.n->>'nodeId', e.n->>'parentNodeId', h.head_revision, e.ord, e.n
+    from head_w h, jsonb_array_elements(${nodes}::text::jsonb) with ordinality e(n, ord)`;
+  if (graph.kind !== 'replace') return tx`nodes as (${insert})`;
+  return tx`cleared as (
+      delete from session_nodes where session_id = ${sessionId} and exists (select 1 from head_w)
+        and node_id not in (select e.n->>'nodeId' from jsonb_array_elements(${nodes}::text::jsonb) e(n))
+    ), nodes as (${insert}
+      on conflict (session_id, node_id) do update set parent_node_id = excluded.parent_node_id,
+        revision = excluded.revision, position = excluded.position, node = excluded.node, tombstoned = false)`;
+}
+
+/**
+ * The check-and-write statement. Reads the stamp, fence, head and completion ownership; when all
+ * pass, writes the head (sessions upsert guarded by head = previous), the checkpoint, the agent
+ * frames, the graph delta, usage, deletes the completed batches (remembering their source keys),
+ * stamps attachments, records the stamp (without an outbox) and releases the lease. Rows
+ * touched: those of this session only. Returns one CommitCheckRow.
+ */
+function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeStamp: boolean): Fragment {
+  const s = commit.sessionId;
+  const now = ctx.clock.now();
+  const want = new Map<string, { batchId: string; claimId: string; claimToken: string }>();
+  for (const c of commit.completedQueueClaims ?? []) {
+    for (const batchId of c.batchIds) want.set(JSON.stringify([batchId, c.claimId, c.claimToken]), { batchId, claimId: c.claimId, claimToken: c.claimToken });
+  }
+  const fence = commit.leaseFence ? fenceMatches(ctx, commit.leaseFence) : tx`false`;
+  const ckpt = checkpointParts(commit.state.checkpoint);
+  const usage = JSON.stringify(commit.usageDeltas ?? []);
+  const release = commit.releaseLease
+    ? tx`released as (${leaseReleaseStatement(tx, ctx, commit.releaseLease)} and exists (select 1 from head_w)),`
+    : tx``;
+  const stamp = commit.turnStamp;
+  return tx`
+    with stamp as (
+      select hash, head_revision, checkpoint_ref, enqueued_batches from turn_stamps
+      where session_id = ${s} and turn_id = ${stamp?.turnId ?? null}::text
+    ), fence as (
+      select 1 from session_leases where session_id = ${s} and ${fence}
+    ), want as (
+      select x->>'batchId' as batch_id, x->>'claimId' as claim_id, x->>'claimToken' as claim_token
+      from jsonb_array_elements(${JSON.stringify([...want.values()])}::text::jsonb) x
+    ), chk as (
+      select (select hash from stamp) as stamp_hash,
+        exists (select 1 from fence) as fence_ok,
+        coalesce((select head_revision from sessions where session_id = ${s}), 0) as head,
+        (select count(*) from queued_batches q join want w
+          on q.batch_id = w.batch_id and q.claim_id = w.claim_id and q.claim_token = w.claim_token
+          where q.session_id = ${s}) as owned_count
+    ), ok as (
+      select chk.head, (chk.stamp_hash is null and chk.fence_ok
+        and (${commit.expectedHeadRevision ?? null}::bigint is null or chk.head = ${commit.expectedHeadRevision ?? null}::bigint)
+        and chk.owned_count = ${want.size}) as ok
+      from chk
+    ), head_w as (
+      insert into sessions as cur (session_id, head_revision, leaf_node_id, current_agent_frame_id, checkpoint_ref)
+      select ${s}::text, ok.head + 1, ${commit.state.graph.leafNodeId}::text, ${commit.state.currentAgentFrameId}::text,
+        'ckpt:' || ${s}::text || ':' || (ok.head + 1)
+      from ok where ok.ok
+      on conflict (session_id) do update set head_revision = excluded.head_revision, leaf_node_id = excluded.leaf_node_id,
+        current_agent_frame_id = excluded.current_agent_frame_id, checkpoint_ref = excluded.checkpoint_ref
+      where cur.head_revision = excluded.head_revision - 1
+      returning head_revision, checkpoint_ref
+    ), ckpt as (
+      insert into checkpoints (session_id, revision, checkpoint, execution_state)
+      select ${s}::text, head_revision, ${ckpt.json}::text::jsonb, ${ckpt.bytes}::bytea from head_w
+    ), old_frames as (
+      delete from agent_frames where session_id = ${s} and revision < (select head_revision from head_w)
+    ), frames as (
+      insert into agent_frames (session_id, revision, position, frame, execution_state_snapshot)
+      select ${s}::text, h.head_revision, e.ord, e.f->'frame', decode(e.f->>'snapshot', 'base64')
+      from head_w h, jsonb_array_elements(${framesJson(commit.state.agentFrames)}::text::jsonb) with ordinality e(f, ord)
+    ), ${nodesWrite(tx, s, commit)}, usage as (
+      insert into usage_ledger (session_id, revision, position, source, model, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens)
+      select ${s}::text, h.head_revision, e.ord, e.u->>'source', e.u->>'model', (e.u->'usage'->>'inputTokens')::bigint,
+        (e.u->'usage'->>'outputTokens')::bigint, (e.u->'usage'->>'cachedInputTokens')::bigint, (e.u->'usage'->>'reasoningTokens')::bigint
+      from head_w h, jsonb_array_elements(${usage}::text::jsonb) with ordinality e(u, ord)
+    ), gone as (
+      delete from queued_batches q using want w
+      where exists (select 1 from head_w) and q.session_id = ${s} and q.batch_id = w.batch_id
+        and q.claim_id = w.claim_id and q.claim_token = w.claim_token
+      returning q.*
+    ), remembered as (${sourceKeysRemember(tx, ctx, 'completed')}
+    ), attached as (
+      update attachment_manifest set committed_at_ms = ${now}
+      where session_id = ${s} and attachment_id = any(${tx.array(commit.committedAttachmentIds ?? [])}::text[])
+        and committed_at_ms is null and exists (select 1 from head_w)
+    ), ${release} stamped as (
+      insert into turn_stamps (session_id, turn_id, hash, head_revision, checkpoint_ref, enqueued_batches, committed_at_ms)
+      select ${s}::text, ${stamp?.turnId ?? null}::text, ${stamp?.hash ?? null}::text, head_revision, checkpoint_ref, '[]'::jsonb, ${now}
+      from head_w where ${writeStamp}::boolean
+    )
+    select chk.stamp_hash, (select head_revision from stamp) as stamp_head, (select checkpoint_ref from stamp) as stamp_ref,
+      (select enqueued_batches from stamp) as stamp_batches, chk.fence_ok, chk.head, chk.owned_count, ok.ok,
+      (select head_revision from head_w) as new_head, (select checkpoint_ref from head_w) as new_ref,
+      (select count(*) from gone) as gone_count
+    from chk, ok`;
+}
+
+/**
+ * commit: validates, checks the binding (step 1), then runs the transaction described in the
+ * file comment. Returns the new result, or the stored one on an idempotent stamp replay.
+ */
+export async function sessionCommit(ctx: PgContext, input: RuntimeCommit): Promise<RuntimeCommitResult> {
+  const { commit, outbox } = validateCommit(input, ctx.limits);
+  commitCheckBinding(commit, outbox);
+  const sessionId = commit.sessionId;
+  const stamp = commit.turnStamp;
+  const writeStamp = stamp !== undefined && outbox.length === 0;
+  return runTransaction(ctx.sql, async (tx) => {
+    const [, rows] = await Promise.all([leaseLockRow(tx, sessionId), commitStatement(tx, ctx, commit, writeStamp)]);
+    const check = (rows as unknown as CommitCheckRow[])[0]!;
+    if (check.stamp_hash !== null) {
+      if (check.stamp_hash !== stamp!.hash) {
+        throw new TurnCommitConflictError(`turn ${stamp!.turnId} was already committed with different content`, { sessionId, turnId: stamp!.turnId });
+      }
+      if (commit.releaseLease) await leaseReleaseStatement(tx, ctx, commit.releaseLease);
+      return { headRevision: check.stamp_head!, checkpointRef: check.stamp_ref!, enqueuedBatches: check.stamp_batches ?? [] };
+    }
+    if (!check.fence_ok) throw new SessionLeaseExpiredError(`the commit of ${sessionId} has no live lease fence`, { sessionId });
+    const expected = commit.expectedHeadRevision;
+    if (typeof expected === 'number' && expected !== check.head) {
+      throw new HeadRevisionConflictError(`expected head revision ${expected}, the session is at ${check.head}`, { sessionId, expected, actual: check.head });
+    }
+    if (!check.ok || Number(check.gone_count) !== Number(check.owned_count)) {
+      throw new QueuedWorkClaimExpiredError(`a completed claim of ${sessionId} no longer owns its batches`, { sessionId });
+    }
+    if (check.new_head === null) {
+      throw new HeadRevisionConflictError(`a concurrent commit of ${sessionId} won the head write`, { sessionId, actual: check.head });
+    }
+    const enqueuedBatches: QueuedWorkBatch[] = [];
+    for (const draft of outbox) enqueuedBatches.push(await batchEnqueue(tx, ctx, draft));
+    const result: RuntimeCommitResult = { headRevision: check.new_head, checkpointRef: check.new_ref!, enqueuedBatches };
+    if (stamp && !writeStamp) {
+      await tx`
+        insert into turn_stamps (session_id, turn_id, hash, head_revision, checkpoint_ref, enqueued_batches, committed_at_ms)
+        values (${sessionId}, ${stamp.turnId}, ${stamp.hash}, ${result.headRevision}::bigint, ${result.checkpointRef},
+          ${JSON.stringify(enqueuedBatches)}::text::jsonb, ${ctx.clock.now()})`;
+    }
+    return result;
+  });
+}

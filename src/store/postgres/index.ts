@@ -1,0 +1,92 @@
+/**
+ * The Postgres store: the product implementation of RuntimeStore (spec/02-store-contract.md).
+ * Each segment lives in its own file; this one wires them to one pool, one clock and the limits.
+ */
+import { createSqlClient } from '../../../db/client.js';
+import type { Limits, RuntimeStore } from '../contract.js';
+import { assertNonNegativeInteger, resolveLimits } from '../validate.js';
+import { createManifest } from './attachments.js';
+import { batchClaimByIds, batchClaimLeadingCommand, batchClaimReady, claimAbandon, claimRenew } from './claims.js';
+import { StoreClock } from './clock.js';
+import { sessionCommit } from './commits.js';
+import type { PgContext } from './context.js';
+import { leaseGet, leaseReclaim, leaseRelease, leaseRenew, leaseTransfer, leaseTryClaim } from './leases.js';
+import { checkpointsCollect, nodesTombstone, storeVacuum } from './maintenance.js';
+import {
+  batchCancel,
+  batchGet,
+  batchList,
+  batchScan,
+  deadLetterList,
+  deadLetterRequeue,
+  queueDeadLetter,
+  queueEnqueue,
+} from './queue.js';
+import { sessionLoad, sessionLoadMeta, sessionLoadNode, sessionSaveMeta } from './reads.js';
+
+export { createPostgresAttachmentStore } from './attachments-content.js';
+
+/** 24 hours: long enough to absorb a producer's retries across a day's outage. */
+const DEFAULT_SOURCE_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+export interface PostgresStoreOptions {
+  /** Postgres URL of a migrated database (see `migrate`). */
+  databaseUrl: string;
+  /** Pool size. Default 10. */
+  maxConnections?: number;
+  /** How long a finished batch's source key is remembered, in ms. Default 24 h. */
+  sourceKeyRetentionMs?: number;
+  /** Input limits; defaults in DEFAULT_LIMITS. */
+  limits?: Partial<Limits>;
+}
+
+export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore {
+  const limits = resolveLimits(options.limits);
+  const sourceKeyRetentionMs = options.sourceKeyRetentionMs ?? DEFAULT_SOURCE_KEY_RETENTION_MS;
+  assertNonNegativeInteger(sourceKeyRetentionMs, 'sourceKeyRetentionMs');
+  const sql = createSqlClient(options.databaseUrl, options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections });
+  const clock = new StoreClock(sql);
+  const ctx: PgContext = { sql, clock, limits, sourceKeyRetentionMs };
+  return {
+    durability: 'durable',
+    leases: {
+      tryClaim: (sessionId, owner, ttlMs) => leaseTryClaim(ctx, sessionId, owner, ttlMs),
+      reclaim: (sessionId, owner, observedHolder, ttlMs) => leaseReclaim(ctx, sessionId, owner, observedHolder, ttlMs),
+      renew: (fence, ttlMs) => leaseRenew(ctx, fence, ttlMs),
+      release: (completion) => leaseRelease(ctx, completion),
+      get: (sessionId) => leaseGet(ctx, sessionId),
+      transfer: (fence, nextOwner, ttlMs) => leaseTransfer(ctx, fence, nextOwner, ttlMs),
+    },
+    queue: {
+      enqueue: (draft) => queueEnqueue(ctx, draft),
+      claimReady: (req) => batchClaimReady(ctx, req),
+      claimByBatchIds: (req) => batchClaimByIds(ctx, req),
+      claimLeadingSessionCommand: (req) => batchClaimLeadingCommand(ctx, req),
+      renewClaim: (claim, ttlMs) => claimRenew(ctx, claim, ttlMs),
+      abandonClaim: (claim, failure) => claimAbandon(ctx, claim, failure),
+      cancel: (sessionId, batchId) => batchCancel(ctx, sessionId, batchId),
+      get: (batchId) => batchGet(ctx, batchId),
+      scan: (req) => batchScan(ctx, req),
+      list: (sessionId) => batchList(ctx, sessionId, false),
+      listPending: (sessionId) => batchList(ctx, sessionId, true),
+      deadLetter: (sessionId, batchId, reason) => queueDeadLetter(ctx, sessionId, batchId, reason),
+      listDeadLetters: (sessionId) => deadLetterList(ctx, sessionId),
+      requeueDeadLetter: (batchId) => deadLetterRequeue(ctx, batchId),
+    },
+    sessions: {
+      commit: (commit) => sessionCommit(ctx, commit),
+      load: (sessionId, scope) => sessionLoad(ctx, sessionId, scope),
+      loadNode: (sessionId, nodeId) => sessionLoadNode(ctx, sessionId, nodeId),
+      saveMeta: (meta) => sessionSaveMeta(ctx, meta),
+      loadMeta: (sessionId) => sessionLoadMeta(ctx, sessionId),
+    },
+    attachments: createManifest(ctx),
+    maintenance: {
+      tombstoneNodes: (sessionId, nodeIds) => nodesTombstone(ctx, sessionId, nodeIds),
+      vacuum: () => storeVacuum(ctx),
+      gcUnreachable: () => checkpointsCollect(ctx),
+    },
+    clock: { nowMs: () => clock.nowMs(), advance: (ms) => clock.advance(ms) },
+    close: () => sql.end(),
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * Queued work in Postgres outside of claims (spec 02 "Queued work"): enqueue with source-key
+ * dedupe, cancel, lists, dead letters and the reconciler's scan. Claims live in claims.ts.
+ */
+import { InvalidInputError, StoreUnavailableError, describeValue } from '../../errors.js';
+import { newBatchId } from '../../ids.js';
+import type { DeadLetter, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
+import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
+import { batchFromRow, type BatchRow } from './batch-rows.js';
+import type { Db, Fragment, PgContext } from './context.js';
+import { runStatement } from './errors.js';
+
+const MAX_REASON_LENGTH = 4096;
+const MAX_SCAN_LIMIT = 10_000;
+/** A source-key lookup can race the batch leaving the queue; a few rounds always settle it. */
+const MAX_ENQUEUE_ROUNDS = 5;
+
+interface DeadLetterRow {
+  batch_id: string;
+  session_id: string;
+  reason: string;
+  attempts: number;
+  dead_lettered_at_ms: number;
+  batch: BatchRow;
+}
+
+function deadLetterFromRow(row: DeadLetterRow): DeadLetter {
+  return {
+    batchId: row.batch_id,
+    sessionId: row.session_id,
+    reason: row.reason,
+    attempts: row.attempts,
+    deadLetteredAtMs: row.dead_lettered_at_ms,
+    batch: batchFromRow(row.batch, 'dead_lettered'),
+  };
+}
+
+/** SQL: a batch row is held (a live claim is on it). Column names unqualified. */
+export function batchHeld(ctx: PgContext): Fragment {
+  return ctx.sql`(claim_token is not null and claim_expires_at_ms > ${ctx.clock.now()})`;
+}
+
+/**
+ * SQL statement part: turns the source keys of batches that just left the queue (the CTE named
+ * `gone`, rows of queued_batches) into memories with a terminal status and a copy of the batch.
+ */
+export function sourceKeysRemember(db: Db, ctx: PgContext, status: Exclude<QueuedWorkBatchStatus, 'queued'>): Fragment {
+  return db`
+    update source_keys k set status = ${status}, finished_at_ms = ${ctx.clock.now()}, batch = to_jsonb(gone)
+    from gone
+    where k.session_id = gone.session_id and k.source_key = gone.source_key and k.batch_id = gone.batch_id`;
+}
+
+/**
+ * Inserts one batch (a new batch id and enqueueSeq). With a source key, first claims the key in
+ * source_keys (new, or taking over an expired memory); a live key returns the stored batch
+ * instead and writes nothing. Rows touched: one queued_batches row, one source_keys row.
+ * Usable inside a commit's transaction (the outbox).
+ */
+export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraft): Promise<QueuedWorkBatch> {
+  const now = ctx.clock.now();
+  const batchId = newBatchId();
+  const isCommand = draft.payloads.some((p) => p.type === 'session_command');
+  const mergeKey = draft.mergeKey.kind === 'group' ? draft.mergeKey.key : null;
+  const columns = db`(batch_id, session_id, delivery_policy, slot_policy, merge_key, is_command, source_key,
+    available_at_ms, enqueued_at_ms, payloads)`;
+  const values = db`${batchId}, ${draft.sessionId}, ${draft.deliveryPolicy}, ${draft.slotPolicy}, ${mergeKey}, ${isCommand},
+    ${draft.sourceKey}, ${draft.availableAtMs}::bigint, ${now}, ${JSON.stringify(draft.payloads)}::text::jsonb`;
+  if (draft.sourceKey === null) {
+    const [row] = await db<BatchRow[]>`insert into queued_batches ${columns} values (${values}) returning *`;
+    return batchFromRow(row!);
+  }
+  for (let round = 0; round < MAX_ENQUEUE_ROUNDS; round++) {
+    const inserted = await db<BatchRow[]>`
+      with key as (
+        insert into source_keys as k (session_id, source_key, batch_id, status)
+        values (${draft.sessionId}, ${draft.sourceKey}, ${batchId}, 'queued')
+        on conflict (session_id, source_key) do update
+          set batch_id = excluded.batch_id, status = 'queued', finished_at_ms = null, batch = null
+          where k.status <> 'queued' and k.finished_at_ms <= ${now} - ${ctx.sourceKeyRetentionMs}::bigint
+        returning batch_id
+      )
+      insert into queued_batches ${columns} select ${values} from key
+      returning *`;
+    if (inserted[0]) return batchFromRow(inserted[0]);
+    // The key is live: its row was locked by the upsert above and is read again in a fresh snapshot.
+    const [known] = await db<{ status: QueuedWorkBatchStatus; live: boolean; memory: BatchRow | null; queued: BatchRow | null }[]>`
+      select k.status, k.batch as memory, to_jsonb(q) as queued,
+        (k.status = 'queued' or k.finished_at_ms > ${now} - ${ctx.sourceKeyRetentionMs}::bigint) as live
+      from source_keys k left join queued_batches q on q.batch_id = k.batch_id
+      where k.session_id = ${draft.sessionId} and k.source_key = ${draft.sourceKey}`;
+    if (known?.live && known.status === 'queued' && known.queued) return batchFromRow(known.queued);
+    if (known?.live && known.status !== 'queued' && known.memory) return batchFromRow(known.memory, known.status);
+  }
+  throw new StoreUnavailableError(`source key of session ${draft.sessionId} kept changing during enqueue`, { sessionId: draft.sessionId });
+}
+
+/** enqueue: validates the draft (InvalidInputError before any write), then `batchEnqueue`. */
+export async function queueEnqueue(ctx: PgContext, draft: QueuedWorkBatchDraft): Promise<QueuedWorkBatch> {
+  const normalized = normalizeDraft(draft, ctx.limits);
+  return runStatement(() => batchEnqueue(ctx.sql, ctx, normalized));
+}
+
+/**
+ * cancel: deletes a queued batch of this session that is not held and remembers its source key.
+ * Rows touched: one queued_batches row, its source_keys row. Null when missing, foreign or held.
+ */
+export async function batchCancel(ctx: PgContext, sessionId: string, batchId: string): Promise<QueuedWorkBatch | null> {
+  assertSessionId(sessionId);
+  assertId(batchId, 'batchId');
+  const sql = ctx.sql;
+  const rows = await runStatement(
+    () => sql<BatchRow[]>`
+      with gone as (
+        delete from queued_batches where session_id = ${sessionId} and batch_id = ${batchId} and not ${batchHeld(ctx)}
+        returning *
+      ), remembered as (${sourceKeysRemember(sql, ctx, 'cancelled')})
+      select * from gone`,
+  );
+  return rows[0] ? batchFromRow(rows[0], 'cancelled') : null;
+}
+
+/** get: the batch while it is queued (held or not); null otherwise. Rows touched: none. */
+export async function batchGet(ctx: PgContext, batchId: string): Promise<QueuedWorkBatch | null> {
+  assertId(batchId, 'batchId');
+  const rows = await runStatement(() => ctx.sql<BatchRow[]>`select * from queued_batches where batch_id = ${batchId}`);
+  return rows[0] ? batchFromRow(rows[0]) : null;
+}
+
+/**
+ * list / listPending: the session's queued batches by enqueueSeq (index (session_id, enqueue_seq));
+ * pending leaves out held ones. Rows touched: none; empty when nothing is queued.
+ */
+export async function batchList(ctx: PgContext, sessionId: string, pendingOnly: boolean): Promise<QueuedWorkBatch[]> {
+  assertSessionId(sessionId);
+  const rows = await runStatement(() =>
+    pendingOnly
+      ? ctx.sql<BatchRow[]>`select * from queued_batches where session_id = ${sessionId} and not ${batchHeld(ctx)} order by enqueue_seq`
+      : ctx.sql<BatchRow[]>`select * from queued_batches where session_id = ${sessionId} order by enqueue_seq`,
+  );
+  return rows.map((row) => batchFromRow(row));
+}
+
+/**
+ * scan: queued batches of every session after `afterEnqueueSeq`, by enqueueSeq (unique index on
+ * enqueue_seq), at most `limit`. Rows touched: none.
+ */
+export async function batchScan(ctx: PgContext, req: { afterEnqueueSeq: number; limit: number }): Promise<QueuedBatchRef[]> {
+  assertNonNegativeInteger(req?.afterEnqueueSeq, 'afterEnqueueSeq');
+  if (!Number.isSafeInteger(req.limit) || req.limit < 1 || req.limit > MAX_SCAN_LIMIT) {
+    throw InvalidInputError.field('limit', `an integer from 1 to ${MAX_SCAN_LIMIT}`, describeValue(req.limit));
+  }
+  const rows = await runStatement(
+    () => ctx.sql<{ batch_id: string; session_id: string; enqueue_seq: number; available_at_ms: number; held: boolean }[]>`
+      select batch_id, session_id, enqueue_seq, available_at_ms, ${batchHeld(ctx)} as held
+      from queued_batches where enqueue_seq > ${req.afterEnqueueSeq}::bigint
+      order by enqueue_seq limit ${req.limit}`,
+  );
+  return rows.map((r) => ({ batchId: r.batch_id, sessionId: r.session_id, enqueueSeq: r.enqueue_seq, availableAtMs: r.available_at_ms, held: r.held }));
+}
+
+export function assertReason(reason: unknown, field = 'reason'): asserts reason is string {
+  if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) {
+    throw InvalidInputError.field(field, `a string of at most ${MAX_REASON_LENGTH} characters`, describeValue(reason));
+  }
+}
+
+/**
+ * Moves unheld queued batches of one session into dead_letters with `reason`, remembering their
+ * source keys. Rows touched: those queued_batches rows (deleted), dead_letters and source_keys
+ * rows. Returns the dead letters made; empty when none qualified.
+ */
+export async function batchesDeadLetter(db: Db, ctx: PgContext, sessionId: string, batchIds: string[], reason: string): Promise<DeadLetter[]> {
+  const rows = await db<DeadLetterRow[]>`
+    with gone as (
+      delete from queued_batches
+      where session_id = ${sessionId} and batch_id = any(${db.array(batchIds)}::text[]) and not ${batchHeld(ctx)}
+      returning *
+    ), letter as (
+      insert into dead_letters (batch_id, session_id, reason, attempts, dead_lettered_at_ms, enqueue_seq, batch)
+      select batch_id, session_id, ${reason}, attempts, ${ctx.clock.now()}, enqueue_seq, to_jsonb(gone) from gone
+      returning *
+    ), remembered as (${sourceKeysRemember(db, ctx, 'dead_lettered')})
+    select * from letter order by enqueue_seq`;
+  return rows.map(deadLetterFromRow);
+}
+
+/** deadLetter: one queued, unheld batch of this session; null when missing, foreign or held. */
+export async function queueDeadLetter(ctx: PgContext, sessionId: string, batchId: string, reason: string): Promise<DeadLetter | null> {
+  assertSessionId(sessionId);
+  assertId(batchId, 'batchId');
+  assertReason(reason);
+  const letters = await runStatement(() => batchesDeadLetter(ctx.sql, ctx, sessionId, [batchId], reason));
+  return letters[0] ?? null;
+}
+
+/** listDeadLetters: by deadLetteredAtMs then enqueueSeq, of one session or all. Rows touched: none. */
+export async function deadLetterList(ctx: PgContext, sessionId?: string): Promise<DeadLetter[]> {
+  if (sessionId !== undefined) assertSessionId(sessionId);
+  const rows = await runStatement(() =>
+    sessionId === undefined
+      ? ctx.sql<DeadLetterRow[]>`select * from dead_letters order by dead_lettered_at_ms, enqueue_seq`
+      : ctx.sql<DeadLetterRow[]>`select * from dead_letters where session_id = ${sessionId} order by dead_lettered_at_ms, enqueue_seq`,
+  );
+  return rows.map(deadLetterFromRow);
+}
+
+/**
+ * requeueDeadLetter: the batch goes back to the tail (same id, items, policies, source key; new
+ * enqueueSeq; attempts 0; claim counter kept) and its source key maps to it again. Rows touched:
+ * the dead letter (deleted), one queued_batches row, the source_keys row. Null when absent.
+ */
+export async function deadLetterRequeue(ctx: PgContext, batchId: string): Promise<QueuedWorkBatch | null> {
+  assertId(batchId, 'batchId');
+  const rows = await runStatement(
+    () => ctx.sql<BatchRow[]>`
+      with letter as (
+        delete from dead_letters where batch_id = ${batchId} returning batch
+      ), back as (
+        insert into queued_batches (batch_id, session_id, delivery_policy, slot_policy, merge_key, is_command, source_key,
+          available_at_ms, enqueued_at_ms, payloads, claim_count, attempts, last_error)
+        select r.batch_id, r.session_id, r.delivery_policy, r.slot_policy, r.merge_key, r.is_command, r.source_key,
+          r.available_at_ms, r.enqueued_at_ms, r.payloads, r.claim_count, 0, r.last_error
+        from letter, jsonb_populate_record(null::queued_batches, letter.batch) r
+        returning *
+      ), rekeyed as (
+        update source_keys k set status = 'queued', finished_at_ms = null, batch = null
+        from back where k.session_id = back.session_id and k.source_key = back.source_key and k.batch_id = back.batch_id
+      )
+      select * from back`,
+  );
+  return rows[0] ? batchFromRow(rows[0]) : null;
+}
