@@ -197,7 +197,7 @@ async function runTurn(
     }
     const reason = errorText(err);
     const deadLetters = await abandonAll(options, heartbeat, { reason, maxAttempts: options.maxAttempts });
-    log.warn({ err, deadLettered: deadLetters }, 'turn handler failed; its batches go back to the queue');
+    log.warn({ err, deadLettered: deadLetters }, 'turn handler failed; its batches count a failed attempt');
     options.events.emit('turn_failed', { sessionId, turnId, batchIds, error: reason, deadLettered: deadLetters });
     return { outcome: 'failed', next: session };
   }
