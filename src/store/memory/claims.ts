@@ -150,10 +150,12 @@ function assertClaim(claim: unknown): asserts claim is QueuedWorkClaim {
   c.batches.forEach((b, i) => assertId((b as { batchId?: unknown } | null)?.batchId, `claim.batches[${i}].batchId`));
 }
 
-/** Queued rows of the claim's session that still carry its claim id and token, expired or not. */
+/** The claim's batches still queued in its session under its claim id and token (expired or not), in `enqueueSeq` order. */
 function rowsCarryingClaim(state: MemoryState, claim: QueuedWorkClaim): BatchRow[] {
+  const named = new Set(claim.batches.map((b) => b.batchId));
   return sessionRows(state, claim.sessionId).filter(
-    (row) => row.claim !== null && row.claim.claimId === claim.claimId && row.claim.claimToken === claim.claimToken,
+    (row) =>
+      named.has(row.batch.batchId) && row.claim !== null && row.claim.claimId === claim.claimId && row.claim.claimToken === claim.claimToken,
   );
 }
 
