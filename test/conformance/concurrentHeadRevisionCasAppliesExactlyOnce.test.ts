@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { HeadRevisionConflictError } from '../../src/errors.js';
+import type { RuntimeStore } from '../../src/store/contract.js';
 import { leaseFence } from '../../src/store/drafts.js';
 import { conformance } from './harness.js';
 import { claimLeaseForTest, commitForTest, minimalState, sampleNode, stateCommit } from './support.js';
@@ -9,13 +10,18 @@ const WRITERS = 6;
 // Concurrent commits that all expect the same head revision: exactly one applies, the others are
 // HeadRevisionConflictError and write nothing.
 conformance('concurrentHeadRevisionCasAppliesExactlyOnce', async (store, ctx) => {
-  const root = sampleNode('root-node', null);
-  await commitForTest(store, stateCommit('root', minimalState({ graph: { kind: 'append', nodes: [root], leafNodeId: 'root-node' } })), 'setup');
-
   const handles = [store, store, store, await ctx.open(), await ctx.open(), await ctx.open()];
-  const lease = await claimLeaseForTest(store, 'root', 'writer');
+  // Several rounds, each on its own session, to give the race more than one chance.
+  for (let round = 0; round < 5; round++) await casRound(store, handles, `root-${round}`);
+});
+
+async function casRound(store: RuntimeStore, handles: RuntimeStore[], sessionId: string): Promise<void> {
+  const root = sampleNode('root-node', null);
+  await commitForTest(store, stateCommit(sessionId, minimalState({ graph: { kind: 'append', nodes: [root], leafNodeId: 'root-node' } })), 'setup');
+
+  const lease = await claimLeaseForTest(store, sessionId, 'writer');
   const attempts = await Promise.allSettled(handles.slice(0, WRITERS).map((handle, i) => handle.sessions.commit({
-    ...stateCommit('root', minimalState({
+    ...stateCommit(sessionId, minimalState({
       graph: { kind: 'append', nodes: [sampleNode(`node-${i}`, 'root-node')], leafNodeId: `node-${i}` },
       checkpoint: { turnIndex: 100 + i },
     })),
@@ -36,13 +42,13 @@ conformance('concurrentHeadRevisionCasAppliesExactlyOnce', async (store, ctx) =>
     }
   }
 
-  const read = await store.sessions.load('root', { kind: 'full_graph' });
+  const read = await store.sessions.load(sessionId, { kind: 'full_graph' });
   expect(read!.headRevision).toBe(2);
   expect(read!.checkpoint!.turnIndex).toBe(100 + winner.i);
   expect(read!.graph.nodes.map((node) => node.nodeId)).toEqual(['root-node', `node-${winner.i}`]);
   expect(read!.usageLedger.map((entry) => entry.source)).toEqual([`writer-${winner.i}`]);
 
   // The losers' retry against the new head applies.
-  const retry = await store.sessions.commit({ ...stateCommit('root', minimalState({ checkpoint: { turnIndex: 200 } })), expectedHeadRevision: 2, leaseFence: leaseFence(lease) });
+  const retry = await store.sessions.commit({ ...stateCommit(sessionId, minimalState({ checkpoint: { turnIndex: 200 } })), expectedHeadRevision: 2, leaseFence: leaseFence(lease) });
   expect(retry.headRevision).toBe(3);
-});
+}

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import type { RuntimeStore } from '../../src/store/contract.js';
 import { leaseFence, queueClaimCompletion, turnInputDraft, withSourceKey } from '../../src/store/drafts.js';
 import { conformance } from './harness.js';
 import { batchIds, claimLeaseForTest, minimalState, stamped, stateCommit, TEST_TTL_MS, testOwner, underLease } from './support.js';
@@ -6,18 +7,23 @@ import { batchIds, claimLeaseForTest, minimalState, stamped, stateCommit, TEST_T
 // Identical stamped commits racing each other all return the one result; the turn lands once.
 conformance('concurrentIdenticalStampedCommitsReturnOneResult', async (store, ctx) => {
   const handles = [store, store, store, await ctx.open(), await ctx.open(), await ctx.open()];
-  const input = await store.queue.enqueue(turnInputDraft('root', 'input', 'earliest_safe_boundary', 'exclusive'));
-  const lease = await claimLeaseForTest(store, 'root', 'worker');
+  // Several rounds, each on its own session, to give the race more than one chance.
+  for (let round = 0; round < 5; round++) await stampRound(store, handles, `root-${round}`);
+});
+
+async function stampRound(store: RuntimeStore, handles: RuntimeStore[], sessionId: string): Promise<void> {
+  const input = await store.queue.enqueue(turnInputDraft(sessionId, 'input', 'earliest_safe_boundary', 'exclusive'));
+  const lease = await claimLeaseForTest(store, sessionId, 'worker');
   const claim = await store.queue.claimReady({
-    sessionId: 'root', fence: leaseFence(lease), owner: lease.owner, boundary: 'idle', ttlMs: TEST_TTL_MS, maxBatches: 1,
+    sessionId, fence: leaseFence(lease), owner: lease.owner, boundary: 'idle', ttlMs: TEST_TTL_MS, maxBatches: 1,
   });
   expect(batchIds(claim!.batches)).toEqual([input.batchId]);
 
   const commit = underLease(stamped({
-    ...stateCommit('root', minimalState({ checkpoint: { turnIndex: 1 } })),
+    ...stateCommit(sessionId, minimalState({ checkpoint: { turnIndex: 1 } })),
     expectedHeadRevision: 0,
     completedQueueClaims: [queueClaimCompletion(claim!)],
-    enqueueBatches: [withSourceKey(turnInputDraft('root', 'follow-up', 'after_current_turn_commit', 'exclusive'), 'outbox:follow-up')],
+    enqueueBatches: [withSourceKey(turnInputDraft(sessionId, 'follow-up', 'after_current_turn_commit', 'exclusive'), 'outbox:follow-up')],
     usageDeltas: [{ source: 'turn', model: 'm', usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, reasoningTokens: 0 } }],
   }, 'turn-1'), lease);
 
@@ -27,11 +33,11 @@ conformance('concurrentIdenticalStampedCommitsReturnOneResult', async (store, ct
   expect(first.enqueuedBatches).toHaveLength(1);
   for (const result of results) expect(result).toEqual(first);
 
-  const read = await store.sessions.load('root', { kind: 'full_graph' });
+  const read = await store.sessions.load(sessionId, { kind: 'full_graph' });
   expect(read!.headRevision).toBe(1);
   expect(read!.usageLedger).toHaveLength(1);
-  const queue = await store.queue.list('root');
+  const queue = await store.queue.list(sessionId);
   expect(batchIds(queue)).toEqual([first.enqueuedBatches[0]!.batchId]);
   // The lease was released once, by the commit.
-  expect((await store.leases.tryClaim('root', testOwner('next'), TEST_TTL_MS)).kind).toBe('acquired');
-});
+  expect((await store.leases.tryClaim(sessionId, testOwner('next'), TEST_TTL_MS)).kind).toBe('acquired');
+}

@@ -1,10 +1,11 @@
 import { expect } from 'vitest';
+import { InvalidInputError } from '../../src/errors.js';
 import { turnInputDraft, withSourceKey } from '../../src/store/drafts.js';
 import { conformance } from './harness.js';
-import { batchIds, batchText } from './support.js';
+import { batchIds, batchText, expectTypedError } from './support.js';
 
 // Twin of queued_work_source_keys_are_idempotent_and_list_ordered.
-conformance('queuedWorkSourceKeysAreIdempotentAndListOrdered', async (store) => {
+conformance('queuedWorkSourceKeysAreIdempotentAndListOrdered', async (store, ctx) => {
   const first = await store.queue.enqueue(withSourceKey(turnInputDraft('root', 'first', 'earliest_safe_boundary', 'join'), 'source:first'));
   expect(first.status).toBe('queued');
   expect(first.sessionId).toBe('root');
@@ -36,4 +37,16 @@ conformance('queuedWorkSourceKeysAreIdempotentAndListOrdered', async (store) => 
   expect(second.enqueueSeq).toBeLessThan(other.enqueueSeq);
   expect(batchIds(await store.queue.list('other'))).toEqual([other.batchId, otherKeyed.batchId]);
   expect(new Set([first.batchId, second.batchId, other.batchId, otherKeyed.batchId]).size).toBe(4);
+
+  // Concurrent enqueues of one new source key (on separate handles) all return the same batch.
+  const handles = [store, store, await ctx.open(), await ctx.open()];
+  const raced = await Promise.all(handles.map((handle, i) =>
+    handle.queue.enqueue(withSourceKey(turnInputDraft('race', `attempt ${i}`, 'earliest_safe_boundary', 'exclusive'), 'source:race'))));
+  expect(new Set(raced.map((batch) => batch.batchId)).size).toBe(1);
+  expect(batchIds(await store.queue.list('race'))).toEqual([raced[0]!.batchId]);
+
+  // Invalid drafts are refused before anything is written.
+  await expectTypedError(store.queue.enqueue({ ...turnInputDraft('root', 'x', 'earliest_safe_boundary', 'exclusive'), payloads: [] }), InvalidInputError, 'INVALID_INPUT');
+  await expectTypedError(store.queue.enqueue(turnInputDraft('not a session id!', 'x', 'earliest_safe_boundary', 'exclusive')), InvalidInputError, 'INVALID_INPUT');
+  expect(batchIds(await store.queue.list('root'))).toEqual([first.batchId, second.batchId]);
 });
