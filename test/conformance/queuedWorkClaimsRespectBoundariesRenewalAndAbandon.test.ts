@@ -19,6 +19,7 @@ conformance('queuedWorkClaimsRespectBoundariesRenewalAndAbandon', async (store) 
   expect(idleClaim!.sessionId).toBe('root');
   expect(idleClaim!.owner.ownerId).toBe('owner-a');
   expect(idleClaim!.expiresAtMs).toBeGreaterThan(idleClaim!.claimedAtMs);
+  expect(idleClaim!.claimToken.length).toBeGreaterThanOrEqual(22);
 
   const checkpointClaim = await claimReadyForTest(store, 'root', 'owner-b', { boundary: 'active_turn_checkpoint' });
   expect(checkpointClaim).not.toBeNull();

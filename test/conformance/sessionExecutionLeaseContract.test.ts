@@ -25,6 +25,9 @@ conformance('sessionExecutionLeaseContract', async (store) => {
   expect(first.fencingToken).toBe(1);
   expect(first.expiresAtMs).toBeGreaterThan(first.claimedAtMs);
   expect((await store.leases.get('root'))?.fencingToken).toBe(first.fencingToken);
+  // Tokens carry at least 128 bits (22 base64url or 32 hex characters) and are not UUIDs.
+  expect(first.leaseToken.length).toBeGreaterThanOrEqual(22);
+  expect(first.leaseToken).not.toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
 
   // The same owner and incarnation re-enters the live lease.
   const reentry = await store.leases.tryClaim('root', ownerA, 120_000);
@@ -132,6 +135,8 @@ conformance('sessionExecutionLeaseContract', async (store) => {
     first.fencingToken, second.fencingToken, expired.fencingToken, reclaimed.fencingToken,
     commitLease.fencingToken, afterCommit.fencingToken, turnLease.fencingToken, queueLease.fencingToken,
   ]);
-  // A released lease stays on record with its fencing token.
-  expect((await store.leases.get('root'))?.fencingToken).toBe(queueLease.fencingToken);
+  // A released lease stays on record with its fencing token and no token.
+  const released = await store.leases.get('root');
+  expect(released?.fencingToken).toBe(queueLease.fencingToken);
+  expect(released?.leaseToken).toBe('');
 });
