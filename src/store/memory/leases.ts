@@ -39,9 +39,16 @@ function toLease(row: LeaseRow): SessionLease {
   });
 }
 
-/** A new holder: new token, fencing token + 1 (1 on a new row). Writes the session's lease row. */
+/**
+ * A new holder: new token, fencing token + 1 (1 on a new row). Writes the session's lease row.
+ * Taking over a holder that did not release (its lease expired, or it was provably dead) also
+ * drops that holder's claims on the session's batches: they can never be completed (its fence is
+ * stale), and while held they would hide the queue head from the new holder, who would then run
+ * later input first (docs/store-semantics.md, "a claim dies with its lease's takeover").
+ */
 function acquire(state: MemoryState, sessionId: string, owner: LeaseOwner, ttlMs: number, now: number): SessionLease {
   const previous = state.leases.get(sessionId);
+  if (previous && previous.leaseToken !== null) dropClaimsOf(state, sessionId, previous.owner);
   const row: LeaseRow = {
     sessionId,
     owner: copy(owner),
@@ -52,6 +59,13 @@ function acquire(state: MemoryState, sessionId: string, owner: LeaseOwner, ttlMs
   };
   state.leases.set(sessionId, row);
   return toLease(row);
+}
+
+/** Clears the claims `owner` holds on the session's batches; their claim counters stay. */
+function dropClaimsOf(state: MemoryState, sessionId: string, owner: LeaseOwner): void {
+  for (const row of state.batches.values()) {
+    if (row.batch.sessionId === sessionId && row.claim && sameIdentity(row.claim.owner, owner)) row.claim = null;
+  }
 }
 
 /**

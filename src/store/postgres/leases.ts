@@ -67,6 +67,9 @@ async function leaseUpsert(db: Db, ctx: PgContext, sessionId: string, owner: Lea
   const reenter = db`(l.lease_token is not null and l.expires_at_ms > ${now}
     and l.owner_id = excluded.owner_id and l.incarnation_id = excluded.incarnation_id)`;
   const rows = await db<LeaseRow[]>`
+    with prev as (
+      select owner_id, incarnation_id, lease_token, fencing_token from session_leases where session_id = ${sessionId}
+    ), up as (
     insert into session_leases as l
       (session_id, owner_id, incarnation_id, liveness, lease_token, fencing_token, claimed_at_ms, expires_at_ms)
     values (${sessionId}, ${owner.ownerId}, ${owner.incarnationId}, ${livenessParam(owner)}::text::jsonb, ${newSecretToken()}, 1,
@@ -81,8 +84,29 @@ async function leaseUpsert(db: Db, ctx: PgContext, sessionId: string, owner: Lea
       expires_at_ms = excluded.expires_at_ms
     where l.lease_token is null or l.expires_at_ms <= ${now}
       or (l.owner_id = excluded.owner_id and l.incarnation_id = excluded.incarnation_id)
-    returning *`;
+    returning *
+    ), dropped as (
+      ${claimsOfPreviousHolderDrop(db, sessionId)}
+    )
+    select * from up`;
   return rows[0] ?? null;
+}
+
+/**
+ * Drops the claims of a holder that is being taken over without having released (its lease
+ * expired, it was provably dead, or it handed the session over): its fence is stale, so those
+ * claims can never be completed, and while held they would hide the queue head from the new
+ * holder, who would then run later input first. Used inside a statement whose CTEs `prev` (the
+ * lease row before) and `up` (after) exist. Claim counters stay, so re-claims fence higher.
+ */
+function claimsOfPreviousHolderDrop(db: Db, sessionId: string): Fragment {
+  return db`update queued_batches b set claim_id = null, claim_token = null, claim_owner = null, claimed_at_ms = null,
+      claim_expires_at_ms = null
+    from prev, up
+    where b.session_id = ${sessionId} and prev.lease_token is not null and up.fencing_token > prev.fencing_token
+      and b.claim_token is not null and b.claim_owner->>'ownerId' = prev.owner_id
+      and b.claim_owner->>'incarnationId' = prev.incarnation_id
+    returning b.batch_id`;
 }
 
 /**
@@ -152,11 +176,18 @@ export async function leaseReclaim(
     }
     const now = ctx.clock.now();
     const [taken] = await tx<LeaseRow[]>`
-      update session_leases set owner_id = ${parsedOwner.ownerId}, incarnation_id = ${parsedOwner.incarnationId},
-        liveness = ${livenessParam(parsedOwner)}::text::jsonb, lease_token = ${newSecretToken()},
-        fencing_token = fencing_token + 1, claimed_at_ms = ${now}, expires_at_ms = ${now} + ${ttlMs}::bigint
-      where session_id = ${sessionId}
-      returning *`;
+      with prev as (
+        select owner_id, incarnation_id, lease_token, fencing_token from session_leases where session_id = ${sessionId}
+      ), up as (
+        update session_leases set owner_id = ${parsedOwner.ownerId}, incarnation_id = ${parsedOwner.incarnationId},
+          liveness = ${livenessParam(parsedOwner)}::text::jsonb, lease_token = ${newSecretToken()},
+          fencing_token = fencing_token + 1, claimed_at_ms = ${now}, expires_at_ms = ${now} + ${ttlMs}::bigint
+        where session_id = ${sessionId}
+        returning *
+      ), dropped as (
+        ${claimsOfPreviousHolderDrop(tx, sessionId)}
+      )
+      select * from up`;
     return { kind: 'acquired', lease: leaseFromRow(taken!) };
   });
 }
@@ -217,11 +248,18 @@ export async function leaseTransfer(ctx: PgContext, fence: LeaseFence, nextOwner
   const now = ctx.clock.now();
   const rows = await runStatement(
     () => ctx.sql<LeaseRow[]>`
-      update session_leases set owner_id = ${next.ownerId}, incarnation_id = ${next.incarnationId},
-        liveness = ${livenessParam(next)}::text::jsonb, lease_token = ${newSecretToken()},
-        fencing_token = fencing_token + 1, claimed_at_ms = ${now}, expires_at_ms = ${now} + ${ttlMs}::bigint
-      where session_id = ${parsed.sessionId} and ${fenceMatches(ctx, parsed)}
-      returning *`,
+      with prev as (
+        select owner_id, incarnation_id, lease_token, fencing_token from session_leases where session_id = ${parsed.sessionId}
+      ), up as (
+        update session_leases set owner_id = ${next.ownerId}, incarnation_id = ${next.incarnationId},
+          liveness = ${livenessParam(next)}::text::jsonb, lease_token = ${newSecretToken()},
+          fencing_token = fencing_token + 1, claimed_at_ms = ${now}, expires_at_ms = ${now} + ${ttlMs}::bigint
+        where session_id = ${parsed.sessionId} and ${fenceMatches(ctx, parsed)}
+        returning *
+      ), dropped as (
+        ${claimsOfPreviousHolderDrop(ctx.sql, parsed.sessionId)}
+      )
+      select * from up`,
   );
   if (!rows[0]) throw new SessionLeaseExpiredError(`the lease of ${parsed.sessionId} is not live under this fence`, { sessionId: parsed.sessionId });
   return leaseFromRow(rows[0]);
