@@ -43,7 +43,7 @@ export async function runDemo(): Promise<void> {
   const run = randomBytes(3).toString('hex');
   const sessions = Array.from({ length: SESSIONS }, (_, i) => `demo-${run}-${String(i).padStart(3, '0')}`);
   const accepted = new Set<string>();
-  const progress = new Progress('turns', SESSIONS * MESSAGES);
+  const progress = new Progress('batches done', SESSIONS * MESSAGES);
   try {
     await Promise.all(sessions.map((s, i) => chat(producer, s, i, accepted)));
     await waitForDrain(store, accepted, progress);
@@ -116,7 +116,7 @@ async function waitForDrain(store: RuntimeStore, accepted: Set<string>, progress
       if (page.length < 1000) break;
       after = page[page.length - 1]!.enqueueSeq;
     }
-    progress.update(accepted.size - remaining);
+    progress.update(accepted.size - remaining, accepted.size);
     if (remaining === 0) return;
     await sleep(200);
   }
