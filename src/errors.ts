@@ -13,7 +13,18 @@ export type TurnlaneErrorCode =
   | 'INVALID_INPUT'
   | 'STORE_UNAVAILABLE'
   | 'COMMIT_OUTCOME_UNKNOWN'
-  | 'ATTACHMENT_NOT_FOUND';
+  | 'ATTACHMENT_NOT_FOUND'
+  | 'ATTACHMENT_ID_MISMATCH'
+  | 'SESSION_NOT_FOUND'
+  | 'SESSION_ALREADY_EXISTS'
+  | 'AGENT_MISMATCH'
+  | 'SESSION_CLOSED'
+  | 'SESSION_EXPIRED'
+  | 'TOOL_NOT_AUTHORIZED'
+  | 'BUDGET_EXCEEDED'
+  | 'RATE_LIMITED'
+  | 'TOO_MANY_SESSIONS'
+  | 'SENSITIVITY_EXCEEDED';
 
 export abstract class TurnlaneError extends Error {
   abstract readonly code: TurnlaneErrorCode | string;
@@ -78,6 +89,59 @@ export class CommitOutcomeUnknownError extends TurnlaneError {
 /** An attachment id that no content store holds. */
 export class AttachmentNotFoundError extends TurnlaneError {
   readonly code = 'ATTACHMENT_NOT_FOUND';
+}
+
+// --- Task session policy (spec/04-session-policy.md). HTTP mapping in src/server.
+
+/** No task session with this id (or an enqueue to an unknown session without implicit sessions). HTTP 404. */
+export class SessionNotFoundError extends TurnlaneError {
+  readonly code = 'SESSION_NOT_FOUND';
+}
+
+/** Creating a session id that exists. HTTP 409. */
+export class SessionAlreadyExistsError extends TurnlaneError {
+  readonly code = 'SESSION_ALREADY_EXISTS';
+}
+
+/** The stated agent is not the session's agent (no session fixation). HTTP 403. */
+export class AgentMismatchError extends TurnlaneError {
+  readonly code = 'AGENT_MISMATCH';
+}
+
+/** The session is closed. HTTP 409. */
+export class SessionClosedError extends TurnlaneError {
+  readonly code = 'SESSION_CLOSED';
+}
+
+/** The session's time limit has passed. HTTP 410. */
+export class SessionExpiredError extends TurnlaneError {
+  readonly code = 'SESSION_EXPIRED';
+}
+
+/** A tool outside the session's whitelist. HTTP 403. */
+export class ToolNotAuthorizedError extends TurnlaneError {
+  readonly code = 'TOOL_NOT_AUTHORIZED';
+}
+
+/** The call budget would be exceeded; details carry `limit` and `used`. HTTP 429. */
+export class BudgetExceededError extends TurnlaneError {
+  readonly code = 'BUDGET_EXCEEDED';
+}
+
+/** The rate window is full; details carry `retryAfterMs`. HTTP 429 with Retry-After. */
+export class RateLimitedError extends TurnlaneError {
+  readonly code = 'RATE_LIMITED';
+  override readonly retryable = true;
+}
+
+/** The agent already has its maximum of active sessions; details carry `limit` and `current`. HTTP 429. */
+export class TooManySessionsError extends TurnlaneError {
+  readonly code = 'TOO_MANY_SESSIONS';
+}
+
+/** An input or tool declares a sensitivity above the session's ceiling. HTTP 403. */
+export class SensitivityExceededError extends TurnlaneError {
+  readonly code = 'SENSITIVITY_EXCEEDED';
 }
 
 /** Describes a received value for an error message without echoing payload text. */

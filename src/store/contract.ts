@@ -7,6 +7,12 @@
  * test offset of `clock.advance`). Fencing tokens and revisions are numbers.
  */
 
+import type { DataSensitivity, TaskSessionOperations } from './policy-types.js';
+import type { OperatorOperations } from './operator-types.js';
+
+export type * from './policy-types.js';
+export type * from './operator-types.js';
+
 // ---------------------------------------------------------------------------------------------
 // Leases
 
@@ -94,6 +100,10 @@ export interface QueuedWorkBatchDraft {
   sourceKey?: string;
   /** Not claimable before this store time. Default 0 (at once). */
   availableAtMs?: number;
+  /** The producing agent; refused (AgentMismatchError) when the task session belongs to another. Not stored. */
+  agentId?: string;
+  /** The input's sensitivity; refused above the task session's ceiling. Not stored. */
+  sensitivity?: DataSensitivity;
   payloads: QueuedWorkPayload[];
 }
 
@@ -452,7 +462,7 @@ export interface RuntimeStore {
     listDeadLetters(sessionId?: string): Promise<DeadLetter[]>;
     requeueDeadLetter(batchId: string): Promise<QueuedWorkBatch | null>;
   };
-  readonly sessions: {
+  readonly sessions: TaskSessionOperations & {
     commit(commit: RuntimeCommit): Promise<RuntimeCommitResult>;
     load(sessionId: string, scope: SessionReadScope): Promise<PersistedSessionRead | null>;
     loadNode(sessionId: string, nodeId: string): Promise<SessionNode | null>;
@@ -460,6 +470,8 @@ export interface RuntimeStore {
     loadMeta(sessionId: string): Promise<SessionMeta | null>;
   };
   readonly attachments: AttachmentManifest;
+  /** Read-only views for operators (dashboard, CLI, HTTP). */
+  readonly operator: OperatorOperations;
   readonly maintenance: {
     tombstoneNodes(sessionId: string, nodeIds: string[]): Promise<void>;
     vacuum(): Promise<VacuumReport>;

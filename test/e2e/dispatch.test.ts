@@ -98,7 +98,7 @@ describe('dispatch through BullMQ to worker processes', () => {
     // The job finishes just after the commit removed its batch; then nothing is left to deliver.
     await waitFor(async () => {
       const counts = await f.queue.getJobCounts('waiting', 'delayed', 'active');
-      return counts.waiting + counts.delayed + counts.active === 0;
+      return (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.active ?? 0) === 0;
     }, 5000, 'the last job to finish');
     expect(await f.queue.getJobCounts('completed')).toEqual({ completed: 1 });
   });
