@@ -14,6 +14,7 @@ import type {
   QueuedWorkBatchDraft,
   QueuedWorkPayload,
   RuntimeCommit,
+  SessionMeta,
 } from './contract.js';
 
 export const DEFAULT_LIMITS: Limits = {
@@ -62,6 +63,30 @@ export function assertBoundary(boundary: unknown): asserts boundary is ClaimBoun
   if (boundary !== 'idle' && boundary !== 'active_turn_checkpoint') {
     throw InvalidInputError.field('boundary', "'idle' or 'active_turn_checkpoint'", describeValue(boundary));
   }
+}
+
+const MAX_META_TEXT = 4096;
+
+/** Session metadata: names and paths are bounded text, times are epoch ms, the relation is a known kind. */
+export function assertSessionMeta(meta: unknown): asserts meta is SessionMeta {
+  if (typeof meta !== 'object' || meta === null) throw InvalidInputError.field('meta', 'a session meta object', describeValue(meta));
+  const m = meta as Partial<SessionMeta>;
+  assertSessionId(m.sessionId, 'meta.sessionId');
+  for (const field of ['sessionName', 'model'] as const) {
+    const value = m[field];
+    if (typeof value !== 'string' || value.length > MAX_META_TEXT) {
+      throw InvalidInputError.field(`meta.${field}`, `a string of at most ${MAX_META_TEXT} characters`, describeValue(value));
+    }
+  }
+  if (typeof m.createdAt !== 'number' || !Number.isSafeInteger(m.createdAt)) {
+    throw InvalidInputError.field('meta.createdAt', 'epoch milliseconds as an integer', describeValue(m.createdAt));
+  }
+  if (m.cwd !== null && (typeof m.cwd !== 'string' || m.cwd.length > MAX_META_TEXT)) {
+    throw InvalidInputError.field('meta.cwd', `null or a string of at most ${MAX_META_TEXT} characters`, describeValue(m.cwd));
+  }
+  const relation = m.relation as { kind?: unknown; parentSessionId?: unknown } | undefined;
+  if (relation?.kind === 'child') assertSessionId(relation.parentSessionId, 'meta.relation.parentSessionId');
+  else if (relation?.kind !== 'root') throw InvalidInputError.field('meta.relation.kind', "'root' or 'child'", describeValue(relation?.kind));
 }
 
 export function assertNonNegativeInteger(value: unknown, field: string): asserts value is number {

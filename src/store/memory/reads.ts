@@ -3,10 +3,9 @@
  */
 import { InvalidInputError, describeValue } from '../../errors.js';
 import type { PersistedSessionRead, SessionMeta, SessionNode, SessionReadScope } from '../contract.js';
-import { assertId, assertSessionId } from '../validate.js';
+import { assertId, assertSessionId, assertSessionMeta } from '../validate.js';
 import { checkpointRefOf, copy, type MemoryState, type SessionRow } from './state.js';
 
-const MAX_META_TEXT = 4096;
 
 function assertScope(scope: unknown): asserts scope is SessionReadScope {
   const s = scope as Partial<{ kind: string; leafNodeId: unknown }> | null;
@@ -69,30 +68,10 @@ export function sessionLoadNode(state: MemoryState, sessionId: string, nodeId: s
   return stored && !stored.tombstoned ? copy(stored.node) : null;
 }
 
-function assertMeta(meta: unknown): asserts meta is SessionMeta {
-  if (typeof meta !== 'object' || meta === null) throw InvalidInputError.field('meta', 'a session meta object', describeValue(meta));
-  const m = meta as Partial<SessionMeta>;
-  assertSessionId(m.sessionId, 'meta.sessionId');
-  for (const field of ['sessionName', 'model'] as const) {
-    const value = m[field];
-    if (typeof value !== 'string' || value.length > MAX_META_TEXT) {
-      throw InvalidInputError.field(`meta.${field}`, `a string of at most ${MAX_META_TEXT} characters`, describeValue(value));
-    }
-  }
-  if (typeof m.createdAt !== 'number' || !Number.isSafeInteger(m.createdAt)) {
-    throw InvalidInputError.field('meta.createdAt', 'epoch milliseconds as an integer', describeValue(m.createdAt));
-  }
-  if (m.cwd !== null && (typeof m.cwd !== 'string' || m.cwd.length > MAX_META_TEXT)) {
-    throw InvalidInputError.field('meta.cwd', `null or a string of at most ${MAX_META_TEXT} characters`, describeValue(m.cwd));
-  }
-  const relation = m.relation as { kind?: unknown; parentSessionId?: unknown } | undefined;
-  if (relation?.kind === 'child') assertSessionId(relation.parentSessionId, 'meta.relation.parentSessionId');
-  else if (relation?.kind !== 'root') throw InvalidInputError.field('meta.relation.kind', "'root' or 'child'", describeValue(relation?.kind));
-}
 
 /** Upserts the session's metadata exactly as given. */
 export function sessionSaveMeta(state: MemoryState, meta: SessionMeta): void {
-  assertMeta(meta);
+  assertSessionMeta(meta);
   const relation = meta.relation.kind === 'root' ? { kind: 'root' as const } : { kind: 'child' as const, parentSessionId: meta.relation.parentSessionId };
   state.metas.set(meta.sessionId, {
     sessionId: meta.sessionId,

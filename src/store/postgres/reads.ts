@@ -4,11 +4,10 @@
  */
 import { InvalidInputError, describeValue } from '../../errors.js';
 import type { AgentFrame, Checkpoint, PersistedSessionRead, SessionMeta, SessionNode, SessionReadScope, TokenLedgerEntry } from '../contract.js';
-import { assertId, assertSessionId } from '../validate.js';
+import { assertId, assertSessionId, assertSessionMeta } from '../validate.js';
 import type { PgContext } from './context.js';
 import { runStatement } from './errors.js';
 
-const MAX_META_TEXT = 4096;
 
 interface LoadRow {
   head_revision: number;
@@ -105,30 +104,10 @@ export async function sessionLoadNode(ctx: PgContext, sessionId: string, nodeId:
   return rows[0]?.node ?? null;
 }
 
-function assertMeta(meta: unknown): asserts meta is SessionMeta {
-  if (typeof meta !== 'object' || meta === null) throw InvalidInputError.field('meta', 'a session meta object', describeValue(meta));
-  const m = meta as Partial<SessionMeta>;
-  assertSessionId(m.sessionId, 'meta.sessionId');
-  for (const field of ['sessionName', 'model'] as const) {
-    const value = m[field];
-    if (typeof value !== 'string' || value.length > MAX_META_TEXT) {
-      throw InvalidInputError.field(`meta.${field}`, `a string of at most ${MAX_META_TEXT} characters`, describeValue(value));
-    }
-  }
-  if (typeof m.createdAt !== 'number' || !Number.isSafeInteger(m.createdAt)) {
-    throw InvalidInputError.field('meta.createdAt', 'epoch milliseconds as an integer', describeValue(m.createdAt));
-  }
-  if (m.cwd !== null && (typeof m.cwd !== 'string' || m.cwd.length > MAX_META_TEXT)) {
-    throw InvalidInputError.field('meta.cwd', `null or a string of at most ${MAX_META_TEXT} characters`, describeValue(m.cwd));
-  }
-  const relation = m.relation as { kind?: unknown; parentSessionId?: unknown } | undefined;
-  if (relation?.kind === 'child') assertSessionId(relation.parentSessionId, 'meta.relation.parentSessionId');
-  else if (relation?.kind !== 'root') throw InvalidInputError.field('meta.relation.kind', "'root' or 'child'", describeValue(relation?.kind));
-}
 
 /** saveMeta: upserts the session_meta row exactly as given. */
 export async function sessionSaveMeta(ctx: PgContext, meta: SessionMeta): Promise<void> {
-  assertMeta(meta);
+  assertSessionMeta(meta);
   const relation = meta.relation.kind === 'root' ? { kind: 'root' } : { kind: 'child', parentSessionId: meta.relation.parentSessionId };
   await runStatement(
     () => ctx.sql`
