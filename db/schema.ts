@@ -328,3 +328,61 @@ export const attachmentContent = pgTable(
   },
   (t) => [check('attachment_content_length', sql`${t.byteLength} = octet_length(${t.bytes})`)],
 );
+
+/**
+ * Task sessions (spec/04-session-policy.md): the limits a session was created with and what it has
+ * used. Written by task-sessions.ts: create / createIfUnderCap insert; useTools consumes budget and
+ * moves the rate window, and marks the row expired when its time limit has passed; close and
+ * closeAllForAgent set status closed. Deleted by cleanup once closed or expired for longer than the
+ * store's taskSessionRetentionMs. A session without a row is an implicit session (no policy).
+ */
+export const taskSessions = pgTable(
+  'task_sessions',
+  {
+    sessionId: text('session_id').primaryKey(),
+    /** The owning agent; a stated agent that differs is refused (no session fixation). */
+    agentId: text('agent_id').notNull(),
+    /** string[] as given at creation. */
+    delegationChainSnapshot: jsonb('delegation_chain_snapshot').notNull(),
+    declaredIntent: text('declared_intent').notNull(),
+    /** The tool whitelist. */
+    authorizedTools: text('authorized_tools').array().notNull(),
+    /** Total tool calls allowed; 0 means none. */
+    callBudget: integer('call_budget').notNull(),
+    /** +n by each successful useTools of n names; never decreases, never passes call_budget. */
+    callsMade: integer('calls_made').notNull().default(0),
+    /** Tool calls per window; null: no rate limit. */
+    rateLimitPerWindow: integer('rate_limit_per_window'),
+    rateLimitWindowSecs: integer('rate_limit_window_secs').notNull().default(60),
+    /**
+     * The current rate window: set to the creation time, restarted (start = now, calls = n) by the
+     * first successful useTools after start + window has passed, else calls += n.
+     */
+    rateWindowStartMs: ms('rate_window_start_ms').notNull(),
+    rateWindowCalls: integer('rate_window_calls').notNull().default(0),
+    /**
+     * As requested (create refuses more than 24 h). No upper CHECK on purpose: every reader and
+     * every decision applies least(time_limit_ms, 24 h), so even a row edited behind the store's
+     * back cannot extend a session.
+     */
+    timeLimitMs: ms('time_limit_ms').notNull(),
+    dataSensitivityCeiling: text('data_sensitivity_ceiling').notNull(),
+    /** 'active' at creation; 'expired' set by useTools past the time limit; 'closed' by close / closeAllForAgent. */
+    status: text('status').notNull(),
+    createdAtMs: ms('created_at_ms').notNull(),
+    /** Set together with status 'closed', never otherwise. */
+    closedAtMs: ms('closed_at_ms'),
+  },
+  (t) => [
+    index('task_sessions_agent_idx').on(t.agentId, t.status),
+    check('task_sessions_status', sql`${t.status} in ('active', 'closed', 'expired')`),
+    check('task_sessions_ceiling', sql`${t.dataSensitivityCeiling} in ('public', 'internal', 'confidential', 'restricted')`),
+    check('task_sessions_budget', sql`${t.callBudget} >= 0 and ${t.callsMade} >= 0 and ${t.callsMade} <= ${t.callBudget}`),
+    check(
+      'task_sessions_rate',
+      sql`(${t.rateLimitPerWindow} is null or ${t.rateLimitPerWindow} >= 0) and ${t.rateLimitWindowSecs} >= 1 and ${t.rateWindowCalls} >= 0`,
+    ),
+    check('task_sessions_time_limit', sql`${t.timeLimitMs} >= 0`),
+    check('task_sessions_closed_at', sql`(${t.status} = 'closed') = (${t.closedAtMs} is not null)`),
+  ],
+);
