@@ -1,7 +1,7 @@
-import postgres from 'postgres';
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../db/migrate.js';
+import { dropDatabase } from '../../db/databases.js';
 import { ADMIN_URL, databaseUrl } from './postgres.js';
 
 declare module 'vitest' {
@@ -18,12 +18,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const template = `turnlane_tpl_${randomBytes(4).toString('hex')}`;
   await migrate(databaseUrl(template));
   project.provide('templateDatabase', template);
-  return async () => {
-    const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-    try {
-      await admin.unsafe(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
-  };
+  return () => dropDatabase(ADMIN_URL, template);
 }
