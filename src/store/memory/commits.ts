@@ -137,7 +137,7 @@ export function sessionCommit(state: MemoryState, input: RuntimeCommit): Runtime
 
   const result: RuntimeCommitResult = { headRevision, checkpointRef, enqueuedBatches };
   if (commit.turnStamp) {
-    state.turnStamps.set(stampKeyOf(sessionId, commit.turnStamp.turnId), { hash: commit.turnStamp.hash, result: copy(result) });
+    state.turnStamps.set(stampKeyOf(sessionId, commit.turnStamp.turnId), { hash: commit.turnStamp.hash, result: copy(result), committedAtMs: now });
   }
 
   if (commit.releaseLease) leaseReleaseGuarded(state, commit.releaseLease, now);

@@ -17,6 +17,7 @@ import { claimAbandon, claimByBatchIds, claimLeadingSessionCommand, claimReady, 
 import { sessionCommit } from './commits.js';
 import { queueDeadLetter, queueListDeadLetters, queueRequeueDeadLetter } from './dead-letters.js';
 import { leaseGet, leaseReclaim, leaseRelease, leaseRenew, leaseTransfer, leaseTryClaim } from './leases.js';
+import { operatorGetSession, operatorListSessions, operatorRecentCommits } from './operator.js';
 import { maintenanceGcUnreachable, maintenanceTombstoneNodes, maintenanceVacuum } from './maintenance.js';
 import { queueCancel, queueEnqueue, queueGet, queueList, queueListPending, queueScan } from './queue.js';
 import { sessionLoad, sessionLoadMeta, sessionLoadNode, sessionSaveMeta } from './reads.js';
@@ -77,6 +78,11 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       listUncommitted: async (olderThanMs) => manifestListUncommitted(state, olderThanMs),
       isReferenced: async (attachmentId, olderThanMs) => manifestIsReferenced(state, attachmentId, olderThanMs),
       forget: async (sessionId, attachmentId) => manifestForget(state, sessionId, attachmentId),
+    },
+    operator: {
+      listSessions: async (request) => operatorListSessions(state, request),
+      getSession: async (sessionId) => operatorGetSession(state, sessionId),
+      recentCommits: async (sessionId, limit) => operatorRecentCommits(state, sessionId, limit),
     },
     maintenance: {
       tombstoneNodes: async (sessionId, nodeIds) => maintenanceTombstoneNodes(state, sessionId, nodeIds),

@@ -86,6 +86,8 @@ export interface SessionRow {
 export interface TurnStampRow {
   hash: string;
   result: RuntimeCommitResult;
+  /** Store time of the commit that wrote the stamp (operator views). */
+  committedAtMs: number;
 }
 
 export interface MemoryState {

@@ -22,6 +22,7 @@ import {
   queueDeadLetter,
   queueEnqueue,
 } from './queue.js';
+import { operatorGetSession, operatorListSessions, operatorRecentCommits } from './operator.js';
 import { sessionLoad, sessionLoadMeta, sessionLoadNode, sessionSaveMeta } from './reads.js';
 
 export { createPostgresAttachmentStore } from './attachments-content.js';
@@ -81,6 +82,11 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       loadMeta: (sessionId) => sessionLoadMeta(ctx, sessionId),
     },
     attachments: createManifest(ctx),
+    operator: {
+      listSessions: (request) => operatorListSessions(ctx, request),
+      getSession: (sessionId) => operatorGetSession(ctx, sessionId),
+      recentCommits: (sessionId, limit) => operatorRecentCommits(ctx, sessionId, limit),
+    },
     maintenance: {
       tombstoneNodes: (sessionId, nodeIds) => nodesTombstone(ctx, sessionId, nodeIds),
       vacuum: () => storeVacuum(ctx),
