@@ -6,9 +6,12 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createPostgresStore } from '../src/store/postgres/index.js';
 import { createPostgresAttachmentStore } from '../src/store/postgres/attachments-content.js';
-import { createWorker } from '../src/runtime/worker.js';
+import { createWorker, defaultOwner } from '../src/runtime/worker.js';
 import { exitOnSignals } from '../src/runtime/shutdown.js';
 import { createDemoAgent } from './demo-agent.js';
+import { createAppendOneHandler } from './append-one.js';
+import type { TurnHandler } from '../src/runtime/turn.js';
+import type { LeaseOwner } from '../src/store/contract.js';
 import { fileURLToPath } from 'node:url';
 
 /** What a worker forked with IPC reports to its parent (the demo, e2e tests) when TURNLANE_REPORT_EVENTS=1. */
@@ -25,7 +28,7 @@ export async function runWorkerProcess(): Promise<void> {
   const store = createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS });
   const worker = createWorker({
     store,
-    handler: createDemoAgent({ thinkMs: config.DEMO_THINK_MS }),
+    handler: selectHandler(config.DEMO_THINK_MS),
     settings: { redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX },
     concurrency: config.WORKER_CONCURRENCY,
     leaseTtlMs: config.LEASE_TTL_MS,
@@ -37,6 +40,7 @@ export async function runWorkerProcess(): Promise<void> {
     stalledIntervalMs: config.STALLED_INTERVAL_MS,
     attachments: createPostgresAttachmentStore({ databaseUrl: config.DATABASE_URL }),
     logger: log,
+    owner: selectOwner(),
   });
   exitOnSignals(async () => {
     await worker.close();
@@ -46,6 +50,22 @@ export async function runWorkerProcess(): Promise<void> {
   log.info({ ownerId: worker.owner.ownerId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
   send({ type: 'ready', pid: process.pid });
   await worker.run();
+}
+
+/**
+ * Benchmark knobs, read here like TURNLANE_REPORT_EVENTS (they exist for bench/ and tests, not for
+ * deployments): TURNLANE_HANDLER=append-one runs workers/append-one.ts instead of the demo agent,
+ * holding each turn TURNLANE_HANDLER_HOLD_MS (default 0); TURNLANE_OWNER_LIVENESS=opaque makes this
+ * process a lease owner whose liveness nobody can check, like a worker on another host.
+ */
+function selectHandler(thinkMs: number): TurnHandler {
+  if (process.env.TURNLANE_HANDLER === 'append-one') return createAppendOneHandler({ holdMs: Number(process.env.TURNLANE_HANDLER_HOLD_MS ?? 0) });
+  return createDemoAgent({ thinkMs });
+}
+
+function selectOwner(): LeaseOwner {
+  const owner = defaultOwner();
+  return process.env.TURNLANE_OWNER_LIVENESS === 'opaque' ? { ...owner, liveness: { kind: 'opaque' } } : owner;
 }
 
 function send(message: WorkerMessage): void {

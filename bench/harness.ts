@@ -1,0 +1,195 @@
+/**
+ * What every scenario shares: the run's database, store, Redis prefix and queues; the shape of a
+ * scenario and of its measurements; median and min–max over repetitions; waiting for a count.
+ */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Sql } from '../db/client.js';
+import { createBatchQueue, redisConnection } from '../src/runtime/bullmq.js';
+import { createProducer, type Producer, type PublishableBatch } from '../src/runtime/producer.js';
+import type { RuntimeStore } from '../src/store/contract.js';
+import { benchBatchId, benchSessionId } from '../src/store/postgres/bench-seed.js';
+import type { BatchJobData } from '../src/runtime/bullmq.js';
+
+export type Metrics = Record<string, number>;
+
+export interface MetricSpec {
+  key: string;
+  label: string;
+  unit: string;
+  /** Which direction is better, for the chart and the verdicts. */
+  better: 'higher' | 'lower';
+}
+
+/** Sizes of the workloads: the full run, or `--quick` (every scenario small, under 2 minutes in all). */
+export interface Sizes {
+  reps: number;
+  warmup: boolean;
+  sessions: number;
+  perSession: number;
+  workers: number;
+  concurrency: number;
+  /** P1's measuring window. */
+  ceilingMs: number;
+  /** P2's job count. */
+  noopJobs: number;
+  /** P6's arrival window per load. */
+  openLoopMs: number;
+  /** P7: queued batches for claim latency, claims sampled per repetition, sessions for throughput, its window. */
+  growthQueued: number[];
+  growthClaims: number;
+  growthSessions: number[];
+  growthInputs: number;
+  growthWindowMs: number;
+  /** P8: sessions held by the killed worker; lease TTL. */
+  takeoverSessions: number;
+  leaseTtlMs: number;
+}
+
+export const FULL: Sizes = {
+  reps: 5,
+  warmup: true,
+  sessions: 1000,
+  perSession: 10,
+  workers: 4,
+  concurrency: 16,
+  ceilingMs: 8000,
+  noopJobs: 20_000,
+  openLoopMs: 10_000,
+  growthQueued: [1_000, 100_000, 1_000_000],
+  growthClaims: 1000,
+  growthSessions: [10, 1_000, 100_000],
+  growthInputs: 10_000,
+  growthWindowMs: 8000,
+  takeoverSessions: 50,
+  leaseTtlMs: 15_000,
+};
+
+export const QUICK: Sizes = {
+  reps: 1,
+  warmup: false,
+  sessions: 50,
+  perSession: 4,
+  workers: 2,
+  concurrency: 8,
+  ceilingMs: 1000,
+  noopJobs: 500,
+  openLoopMs: 1500,
+  growthQueued: [1_000, 5_000],
+  growthClaims: 50,
+  growthSessions: [5, 200],
+  growthInputs: 400,
+  growthWindowMs: 1000,
+  takeoverSessions: 5,
+  leaseTtlMs: 3000,
+};
+
+export interface BenchContext {
+  sizes: Sizes;
+  quick: boolean;
+  databaseUrl: string;
+  redisUrl: string;
+  /** The run's own Redis key prefix (a hash tag), never the demo's. */
+  prefix: string;
+  sql: Sql;
+  store: RuntimeStore;
+  /** Medians of scenarios already finished in this invocation (P6 reads P4's rate). */
+  medians: Map<string, Metrics>;
+  /** A fresh name for one repetition's sessions, queue and jobs. */
+  tag(what: string): string;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  metrics: MetricSpec[];
+  /**
+   * One measurement. `rep` 0 is the warm-up (its numbers are dropped). Scenarios that share a
+   * run alternate: every system's repetition r runs before any system's r + 1.
+   */
+  runOnce?(ctx: BenchContext, rep: number): Promise<Metrics>;
+  /** Scenarios with expensive setup per size run their repetitions themselves. */
+  runSeries?(ctx: BenchContext, reps: number, onRep: () => void): Promise<Metrics[]>;
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  values: number[];
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function summarize(runs: Metrics[]): Record<string, Summary> {
+  const keys = new Set(runs.flatMap((r) => Object.keys(r)));
+  const out: Record<string, Summary> = {};
+  for (const key of keys) {
+    const values = runs.map((r) => r[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    out[key] = { median: median(values), min: Math.min(...values), max: Math.max(...values), values };
+  }
+  return out;
+}
+
+/** A BullMQ queue and a producer of this run (own queue name under the run's prefix). */
+export interface RunQueue {
+  queue: Queue<BatchJobData>;
+  producer: Producer;
+  /** Publishes the jobs of bulk-loaded batches in enqueue order, 1,000 per addBulk. */
+  publishSeeded(prefix: string, sessions: number, perSession: number): Promise<void>;
+  /** Removes the queue's keys and closes it. */
+  close(): Promise<void>;
+}
+
+export function runQueue(ctx: BenchContext, queueName: string): RunQueue {
+  const connection: Redis = redisConnection(ctx.redisUrl, 'worker');
+  const settings = { redisUrl: ctx.redisUrl, queueName, prefix: ctx.prefix };
+  const queue = createBatchQueue({ ...settings, jobAttempts: 8, backoffMs: 500 }, connection);
+  const producer = createProducer({ store: ctx.store, queue, settings });
+  return {
+    queue,
+    producer,
+    async publishSeeded(prefix, sessions, perSession) {
+      let chunk: PublishableBatch[] = [];
+      for (let n = 0; n < perSession; n++) {
+        for (let s = 0; s < sessions; s++) {
+          chunk.push({ batchId: benchBatchId(prefix, s, n), sessionId: benchSessionId(prefix, s), availableAtMs: 0, status: 'queued' });
+          if (chunk.length === 1000) {
+            await producer.publish(chunk);
+            chunk = [];
+          }
+        }
+      }
+      if (chunk.length > 0) await producer.publish(chunk);
+      if (producer.stats.publishFailures > 0) throw new Error(`${producer.stats.publishFailures} jobs could not be added to Redis`);
+    },
+    async close() {
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}
+
+/** Resolves when `count()` reaches `target`, or rejects after `timeoutMs` saying how far it got. */
+export async function waitFor(what: string, count: () => number, target: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (count() < target) {
+    if (performance.now() > deadline) throw new Error(`${what}: ${count()} of ${target} after ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(20);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Throughput per second from a count and milliseconds. */
+export function perSecond(count: number, ms: number): number {
+  return ms > 0 ? (count * 1000) / ms : 0;
+}

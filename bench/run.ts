@@ -1,0 +1,215 @@
+/**
+ * `npm run bench [-- --scenario P4[,P6…]] [--quick] [--out DIR]`: the scenarios of spec 06
+ * (Performance) on the local Postgres and Redis, in one process tree, against a database and a
+ * BullMQ prefix of its own (created, then dropped). P1–P5 alternate repetition by repetition, so
+ * their ratios hold on a noisy machine. Writes `<date>.json`, `<date>.md` and `<date>.svg` to
+ * bench/results/ (`--quick`: to a temporary folder unless --out is given) and prints the table.
+ *
+ * `--quick` runs every scenario small (under 2 minutes) and fails unless every number is sane.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { migrate } from '../db/migrate.js';
+import { createSqlClient } from '../db/client.js';
+import { redisConnection } from '../src/runtime/bullmq.js';
+import { createPostgresStore } from '../src/store/postgres/index.js';
+import { benchDatabaseDrop, benchServerVersion } from '../src/store/postgres/bench-seed.js';
+import { Progress, renderTable } from '../workers/terminal.js';
+import { FULL, QUICK, summarize, type BenchContext, type Metrics, type Scenario } from './harness.js';
+import { markdown, printable, svgChart, verdicts, type BenchResult, type Machine, type ScenarioResult } from './report.js';
+import { p1Ceiling } from './scenarios/p1-ceiling.js';
+import { p2BullmqNoop } from './peers/bullmq-noop.js';
+import { p3Graphile } from './peers/graphile.js';
+import { p4Drain, p5Join } from './scenarios/p4-drain.js';
+import { p6Latency } from './scenarios/p6-latency.js';
+import { p7Growth } from './scenarios/p7-growth.js';
+import { p8Takeover } from './scenarios/p8-takeover.js';
+
+/** Scenarios that run alternating, repetition by repetition, in this order. */
+const ALTERNATING: Scenario[] = [p1Ceiling, p2BullmqNoop, p3Graphile, p4Drain, p5Join];
+/** Scenarios that run one after the other, after the alternating ones. */
+const SOLO: Scenario[] = [p6Latency, p7Growth, p8Takeover];
+
+interface Args {
+  scenarios: Set<string>;
+  quick: boolean;
+  out: string | undefined;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { scenarios: new Set([...ALTERNATING, ...SOLO].map((s) => s.id)), quick: false, out: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg}: expected a value`);
+      return v;
+    };
+    if (arg === '--quick') args.quick = true;
+    else if (arg === '--scenario') args.scenarios = new Set(value().toUpperCase().split(','));
+    else if (arg === '--out') args.out = value();
+    else throw new Error(`unknown argument ${arg}; expected --scenario P1,…,P8, --quick or --out DIR`);
+  }
+  const known = new Set([...ALTERNATING, ...SOLO].map((s) => s.id));
+  const unknown = [...args.scenarios].filter((s) => !known.has(s));
+  if (unknown.length > 0) throw new Error(`--scenario: expected some of ${[...known].join(', ')}, got ${unknown.join(', ')}`);
+  // P6 offers a share of P4's rate, measured in the same invocation.
+  if (args.scenarios.has('P6')) args.scenarios.add('P4');
+  return args;
+}
+
+async function machine(ctx: { sql: BenchContext['sql']; redisUrl: string }): Promise<Machine> {
+  const redis = redisConnection(ctx.redisUrl, 'worker');
+  try {
+    const info = await redis.info('server');
+    return {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      os: `${platform()} ${release()}`,
+      node: process.versions.node,
+      postgres: await benchServerVersion(ctx.sql),
+      redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Quick mode's check: every number finite, throughputs positive. */
+function insane(results: ScenarioResult[]): string[] {
+  return results.flatMap((r) =>
+    r.metrics
+      .filter((m) => !Number.isFinite(m.median) || m.median < 0 || (m.better === 'higher' && m.median <= 0))
+      .map((m) => `${r.id} ${m.label}: ${m.median}`),
+  );
+}
+
+export async function runBench(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const sizes = args.quick ? QUICK : FULL;
+  const started = performance.now();
+  const runId = `${new Date().toISOString().slice(0, 10).replace(/-/g, '')}_${randomBytes(3).toString('hex')}`;
+  const baseUrl = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/turnlane');
+  baseUrl.pathname = `/turnlane_bench_${runId}`;
+  const databaseUrl = baseUrl.toString();
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  await migrate(databaseUrl);
+  const sql = createSqlClient(databaseUrl, { maxConnections: 4 });
+  const store = createPostgresStore({ databaseUrl, maxConnections: 10 });
+  let counter = 0;
+  const ctx: BenchContext = {
+    sizes,
+    quick: args.quick,
+    databaseUrl,
+    redisUrl,
+    prefix: `{turnlane-bench-${runId}}`,
+    sql,
+    store,
+    medians: new Map(),
+    tag: (what) => `${what}-${++counter}`,
+  };
+  const results: ScenarioResult[] = [];
+  try {
+    const host = await machine(ctx);
+    console.error(`bench ${runId}: ${host.cpus} cores, ${host.memoryGb} GB, PostgreSQL ${host.postgres}, Redis ${host.redis}${args.quick ? ', quick' : ''}`);
+    const alternating = ALTERNATING.filter((s) => args.scenarios.has(s.id));
+    const solo = SOLO.filter((s) => args.scenarios.has(s.id));
+    const rounds = (sizes.warmup ? 1 : 0) + sizes.reps;
+    const progress = new Progress('bench runs', alternating.length * rounds + solo.length * rounds + (solo.includes(p7Growth) ? sizes.growthQueued.length : 0));
+    let done = 0;
+    const tick = () => progress.update(++done);
+
+    const runs = new Map<string, Metrics[]>(alternating.map((s) => [s.id, []]));
+    for (let round = 0; round < rounds; round++) {
+      const warm = sizes.warmup && round === 0;
+      for (const scenario of alternating) {
+        const metrics = await scenario.runOnce!(ctx, warm ? 0 : round);
+        if (!warm) runs.get(scenario.id)!.push(metrics);
+        tick();
+      }
+    }
+    for (const scenario of alternating) record(scenario, runs.get(scenario.id)!);
+
+    for (const scenario of solo) {
+      let list: Metrics[];
+      if (scenario.runSeries) {
+        list = await scenario.runSeries(ctx, sizes.reps, tick);
+      } else {
+        list = [];
+        for (let round = 0; round < rounds; round++) {
+          const metrics = await scenario.runOnce!(ctx, round);
+          if (!(sizes.warmup && round === 0)) list.push(metrics);
+          tick();
+        }
+      }
+      record(scenario, list);
+    }
+    progress.done();
+  } finally {
+    await store.close();
+    await sql.end();
+    await benchDatabaseDrop(databaseUrl);
+  }
+
+  function record(scenario: Scenario, list: Metrics[]): void {
+    const summary = summarize(list);
+    ctx.medians.set(scenario.id, Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, v.median])));
+    const metrics = scenario.metrics.filter((m) => summary[m.key]).map((m) => ({ ...m, ...summary[m.key]! }));
+    results.push({ id: scenario.id, title: scenario.title, metrics, runs: list });
+  }
+
+  const date = new Date().toISOString().slice(0, 10);
+  const host = await machineAfter(databaseUrl, redisUrl);
+  const result: BenchResult = {
+    date,
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    quick: args.quick,
+    machine: host,
+    sizes,
+    scenarios: results,
+    verdicts: verdicts(results, sizes),
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+  const dir = args.out ?? (args.quick ? mkdtempSync(join(tmpdir(), 'turnlane-bench-')) : fileURLToPath(new URL('./results/', import.meta.url)));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${date}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(dir, `${date}.md`), markdown(result));
+  writeFileSync(join(dir, `${date}.svg`), svgChart(result));
+  console.log(printable(result));
+  console.log(`\nwritten: ${join(dir, date)}.{json,md,svg} (${Math.round(result.wallSeconds)} s)`);
+
+  if (args.quick) {
+    const problems = insane(results);
+    if (problems.length > 0) {
+      console.error(renderTable(['not sane'], problems.map((p) => [p])));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/** The machine facts once more, for the record, through the admin database (the run's is gone). */
+async function machineAfter(databaseUrl: string, redisUrl: string): Promise<Machine> {
+  const url = new URL(databaseUrl);
+  url.pathname = '/postgres';
+  const sql = createSqlClient(url.toString(), { maxConnections: 1 });
+  try {
+    return await machine({ sql, redisUrl });
+  } finally {
+    await sql.end();
+  }
+}
+
+if (fileURLToPath(import.meta.url) === process.argv[1]) {
+  runBench(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exit(1);
+    },
+  );
+}
