@@ -5,6 +5,12 @@
 import { z } from 'zod';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const hexList = () =>
+  z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex digits (SHA-256)')));
 
 const schema = z.object({
   /** Postgres URL; the database is created if missing. */
@@ -37,6 +43,29 @@ const schema = z.object({
   STALLED_INTERVAL_MS: int(5_000, 100),
   /** Demo agent: how long it "thinks" per step (ms). */
   DEMO_THINK_MS: int(50, 0),
+  /** API server: interface to bind (`--insecure-local` forces 127.0.0.1). */
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** API server: TCP port; 0 picks a free one. */
+  HTTP_PORT: int(8080, 0),
+  /** API server: largest request body in bytes (a batch is at most 256 KiB of payload JSON). */
+  HTTP_BODY_LIMIT_BYTES: int(1_048_576, 1024),
+  /** Producer API keys: comma-separated lowercase hex SHA-256 of each key (`printf %s KEY | sha256sum`). */
+  API_KEY_SHA256: hexList(),
+  /** Operators for /admin and dead letters: comma-separated `user:sha256-hex-of-password`. */
+  OPERATOR_CREDENTIALS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^:\s]{1,64}:[0-9a-f]{64}$/, 'expected user:<64 hex digits>'))),
+  /** Secret that signs operator login cookies; empty: a random one per process (logins end on restart). */
+  OPERATOR_SESSION_SECRET: z.string().default(''),
+  /** Bull Board at /admin/queues shows jobs but offers no retry/remove/clean buttons. */
+  BULL_BOARD_READ_ONLY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Active task sessions one agent may hold, checked atomically on create; 0: no cap. */
+  MAX_ACTIVE_SESSIONS_PER_AGENT: int(0, 0),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -14,6 +14,7 @@ import { createInMemoryAttachmentStore } from '../store/attachments/index.js';
 import { currentProcessLiveness, isProcessDead } from '../store/liveness.js';
 import { silentLogger } from '../logger.js';
 import { assertNoEviction, createBatchQueue, redisConnection, resolveQueueSettings, type BatchJobData, type QueueSettings } from './bullmq.js';
+import { commitFeedPublish } from './commit-feed.js';
 import { drainSession, type DrainReport } from './drain.js';
 import { RuntimeEvents } from './events.js';
 import { createProducer } from './producer.js';
@@ -86,6 +87,9 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   const queue = createBatchQueue(settings, connection);
   const producer = createProducer({ store, queue, settings, logger: log });
   events.on('turn_committed', (e) => void producer.publish(e.enqueuedBatches));
+  events.on('turn_committed', (e) =>
+    void commitFeedPublish(connection, settings.prefix, { type: 'commit', sessionId: e.sessionId, turnId: e.turnId, headRevision: e.headRevision }),
+  );
   let reconciler: Reconciler | undefined;
   let bullWorker: Worker<BatchJobData> | undefined;
 

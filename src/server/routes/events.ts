@@ -1,0 +1,113 @@
+/**
+ * `GET /v1/sessions/:id/events`: Server-Sent Events of committed turns, then `session_closed`.
+ *
+ * Design: Redis wakes, Postgres tells. Workers publish `{ sessionId, turnId, headRevision }` on
+ * the commit feed after each commit; a wake-up (or a poll every 2 s, which covers lost messages
+ * and a Redis outage) makes the stream read the session's new stamped commits and graph from the
+ * store and send one `commit` event per revision it has not sent yet. Event ids are head
+ * revisions, so a reconnecting client resumes with `Last-Event-ID` (or `?afterRevision=`).
+ *
+ * Events: `ready` { sessionId, headRevision } once at the start; `commit` { sessionId,
+ * headRevision, turnId, committedAtMs, appendedNodes } per committed turn; `session_closed`
+ * { sessionId, status } when the task session is closed or expired, then the stream ends.
+ * Nodes are attributed to the commit whose turn id prefixes their node id (the runtime's
+ * `${turnId}:${index}`); others go to the newest commit of the wake-up.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { SessionNode } from '../../store/contract.js';
+import { assertSessionId } from '../../store/validate.js';
+import type { ServerContext } from '../context.js';
+import { HttpError } from '../http-errors.js';
+import { eventsQuery, parse, sessionIdParam } from '../schemas.js';
+
+/** Fallback poll: bounds how late an event is when its wake-up was lost. */
+const POLL_MS = 2000;
+/** A comment line this often keeps proxies from closing an idle stream (most time out at 30–60 s). */
+const KEEPALIVE_MS = 15_000;
+
+export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/v1/sessions/:id/events', { onRequest: ctx.auth.requireProducer }, async (request, reply) => {
+    const { id } = parse(sessionIdParam, request.params, 'params');
+    assertSessionId(id, 'params.id');
+    const query = parse(eventsQuery, request.query, 'query');
+    const { store } = ctx;
+    const [overview, task] = await Promise.all([store.operator.getSession(id), store.sessions.get(id)]);
+    if (!overview && !task) throw new HttpError(404, 'SESSION_NOT_FOUND', `no session ${id}`, { sessionId: id });
+
+    const lastEventId = Number(request.headers['last-event-id']);
+    let sentRevision = query.afterRevision ?? (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (overview?.headRevision ?? 0));
+    const initial = await store.sessions.load(id, { kind: 'full_graph' });
+    const knownNodes = new Set((initial?.graph.nodes ?? []).map((n) => n.nodeId));
+
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': String(request.id),
+    });
+    let open = true;
+    const send = (event: string, data: unknown, eventId?: number) => {
+      if (!open) return;
+      raw.write(`${eventId !== undefined ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    raw.write(`retry: ${POLL_MS}\n\n`);
+    send('ready', { sessionId: id, headRevision: sentRevision });
+
+    let running: Promise<void> | null = null;
+    let again = false;
+    async function check(): Promise<void> {
+      const commits = (await store.operator.recentCommits(id, 50)).filter((c) => c.headRevision > sentRevision).reverse();
+      if (commits.length > 0) {
+        const read = await store.sessions.load(id, { kind: 'full_graph' });
+        const fresh: SessionNode[] = (read?.graph.nodes ?? []).filter((n) => !knownNodes.has(n.nodeId));
+        for (const node of fresh) knownNodes.add(node.nodeId);
+        for (const [index, commit] of commits.entries()) {
+          const last = index === commits.length - 1;
+          const mine = fresh.filter((n) => n.nodeId.startsWith(`${commit.turnId}:`) || (last && !commits.some((c) => n.nodeId.startsWith(`${c.turnId}:`))));
+          send('commit', { sessionId: id, headRevision: commit.headRevision, turnId: commit.turnId, committedAtMs: commit.committedAtMs, appendedNodes: mine }, commit.headRevision);
+          sentRevision = commit.headRevision;
+        }
+      }
+      const session = await store.sessions.get(id);
+      // The store derives a time-expired status on read.
+      const status = session?.status;
+      if (status === 'closed' || status === 'expired') {
+        send('session_closed', { sessionId: id, status });
+        stop();
+      }
+    }
+    function wake(): void {
+      if (!open) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = check()
+        .catch((err) => request.log.warn({ err, sessionId: id }, 'event stream check failed; retrying at the next wake-up'))
+        .finally(() => {
+          running = null;
+          if (again) {
+            again = false;
+            wake();
+          }
+        });
+    }
+    const unlisten = ctx.commits.listen(id, wake);
+    const poll = setInterval(wake, POLL_MS);
+    const keepalive = setInterval(() => open && raw.write(': keepalive\n\n'), KEEPALIVE_MS);
+    function stop(): void {
+      if (!open) return;
+      open = false;
+      unlisten();
+      clearInterval(poll);
+      clearInterval(keepalive);
+      raw.end();
+    }
+    request.raw.on('close', stop);
+    ctx.onClose(stop);
+    wake();
+  });
+}

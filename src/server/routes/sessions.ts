@@ -1,0 +1,147 @@
+/**
+ * Task sessions and their queues: create, read, close; enqueue input and commands; list and
+ * cancel queued batches. Producer credentials (or an operator's).
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { commitFeedPublish } from '../../runtime/commit-feed.js';
+import type { QueuedWorkBatchDraft, QueuedWorkPayload, RuntimeStore } from '../../store/contract.js';
+import { sessionCommandDraft } from '../../store/drafts.js';
+import { assertSessionId } from '../../store/validate.js';
+import type { ServerContext } from '../context.js';
+import { HttpError } from '../http-errors.js';
+import { batchParams, closeBody, commandBody, createSessionBody, idempotencyKey, inputBody, listQuery, parse, sessionIdParam } from '../schemas.js';
+
+function sessionParam(request: FastifyRequest): string {
+  const { id } = parse(sessionIdParam, request.params, 'params');
+  assertSessionId(id, 'params.id');
+  return id;
+}
+
+function sourceKeyOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['idempotency-key'];
+  if (header === undefined) return undefined;
+  return parse(idempotencyKey, Array.isArray(header) ? header[0] : header, 'headers.idempotency-key');
+}
+
+/** The session as `GET /v1/sessions/:id` shows it: policy, status, budget, head, lease (no token), queue. */
+export async function sessionView(store: RuntimeStore, sessionId: string) {
+  const [policy, overview] = await Promise.all([store.sessions.get(sessionId), store.operator.getSession(sessionId)]);
+  if (!policy && !overview) return null;
+  return {
+    sessionId,
+    status: policy?.status ?? overview?.status ?? 'implicit',
+    policy,
+    headRevision: overview?.headRevision ?? 0,
+    lastCommitAtMs: overview?.lastCommitAtMs ?? null,
+    lease: overview?.lease ?? null,
+    queueDepth: overview?.queueDepth ?? 0,
+    heldCount: overview?.heldCount ?? 0,
+    deadLetterCount: overview?.deadLetterCount ?? 0,
+    callsMade: policy?.callsMade ?? null,
+    callBudget: policy?.callBudget ?? null,
+  };
+}
+
+/** The batches of a session's queue, each with `held`: a live claim is on it. */
+export async function queueView(store: RuntimeStore, sessionId: string) {
+  const [all, pending] = await Promise.all([store.queue.list(sessionId), store.queue.listPending(sessionId)]);
+  const free = new Set(pending.map((b) => b.batchId));
+  return all.map((batch) => ({ ...batch, held: !free.has(batch.batchId) }));
+}
+
+/** Cancels an unclaimed batch; 404 when it is not in the session's queue, 409 when a live claim holds it. */
+export async function cancelBatch(ctx: ServerContext, sessionId: string, batchId: string) {
+  const cancelled = await ctx.producer.cancel(sessionId, batchId);
+  if (cancelled) return cancelled;
+  const batch = await ctx.store.queue.get(batchId);
+  if (batch && batch.sessionId === sessionId) throw new HttpError(409, 'BATCH_HELD', `batch ${batchId} is held by a running turn`, { sessionId, batchId });
+  throw new HttpError(404, 'BATCH_NOT_FOUND', `no queued batch ${batchId} in session ${sessionId}`, { sessionId, batchId });
+}
+
+/** Closes a task session (cancelling its unclaimed batches) and ends its event streams everywhere. */
+export async function closeSession(ctx: ServerContext, sessionId: string, agentId?: string) {
+  const session = await ctx.store.sessions.close(sessionId, agentId === undefined ? {} : { agentId });
+  ctx.commits.notify({ type: 'session_closed', sessionId });
+  await commitFeedPublish(ctx.redis, ctx.settings.prefix, { type: 'session_closed', sessionId });
+  return session;
+}
+
+export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { store } = ctx;
+  const producer = { onRequest: ctx.auth.requireProducer };
+
+  app.post('/v1/sessions', producer, async (request, reply) => {
+    const body = parse(createSessionBody, request.body, 'body');
+    const session = ctx.maxActivePerAgent > 0 ? await store.sessions.createIfUnderCap(body, ctx.maxActivePerAgent) : await store.sessions.create(body);
+    return reply.status(201).send(session);
+  });
+
+  app.get('/v1/sessions', { onRequest: ctx.auth.requireOperator }, async (request) => {
+    const query = parse(listQuery, request.query, 'query');
+    const sessions = await store.operator.listSessions({
+      ...(query.after !== undefined ? { afterSessionId: query.after } : {}),
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      ...(query.agentId !== undefined ? { agentId: query.agentId } : {}),
+    });
+    return { sessions, next: sessions.length > 0 && sessions.length === (query.limit ?? 100) ? sessions.at(-1)!.sessionId : null };
+  });
+
+  app.get('/v1/sessions/:id', producer, async (request) => {
+    const id = sessionParam(request);
+    const view = await sessionView(store, id);
+    if (!view) throw new HttpError(404, 'SESSION_NOT_FOUND', `no session ${id}`, { sessionId: id });
+    return view;
+  });
+
+  app.post('/v1/sessions/:id/close', producer, async (request) => {
+    const id = sessionParam(request);
+    const body = parse(closeBody, request.body, 'body');
+    return closeSession(ctx, id, body.agentId);
+  });
+
+  app.post('/v1/sessions/:id/inputs', producer, async (request, reply) => {
+    const id = sessionParam(request);
+    const body = parse(inputBody, request.body, 'body');
+    const sourceKey = sourceKeyOf(request);
+    const items = body.items ?? [{ type: 'text' as const, text: body.text! }];
+    const payloads: QueuedWorkPayload[] = [{ type: 'turn_input', input: { items } }];
+    const draft: QueuedWorkBatchDraft = {
+      sessionId: id,
+      deliveryPolicy: body.deliveryPolicy ?? 'after_current_turn_commit',
+      slotPolicy: body.slotPolicy ?? 'exclusive',
+      payloads,
+      ...(body.mergeKey ? { mergeKey: body.mergeKey } : {}),
+      ...(sourceKey !== undefined ? { sourceKey } : {}),
+      ...(body.availableAtMs !== undefined ? { availableAtMs: body.availableAtMs } : {}),
+      ...(body.delayMs !== undefined ? { availableAtMs: (await store.clock.nowMs()) + body.delayMs } : {}),
+      ...(body.agentId !== undefined ? { agentId: body.agentId } : {}),
+      ...(body.sensitivity !== undefined ? { sensitivity: body.sensitivity } : {}),
+    };
+    const batch = await ctx.producer.enqueue(draft);
+    ctx.metrics.enqueued.inc();
+    request.log.info({ sessionId: id, batchId: batch.batchId, status: batch.status }, 'input accepted');
+    return reply.status(202).send(batch);
+  });
+
+  app.post('/v1/sessions/:id/commands', producer, async (request, reply) => {
+    const id = sessionParam(request);
+    const body = parse(commandBody, request.body, 'body');
+    const key = sourceKeyOf(request) ?? randomBytes(12).toString('hex');
+    const batch = await ctx.producer.enqueue(sessionCommandDraft(id, { kind: body.kind, reason: body.reason }, key));
+    ctx.metrics.enqueued.inc();
+    request.log.info({ sessionId: id, batchId: batch.batchId, command: body.kind }, 'command accepted');
+    return reply.status(202).send(batch);
+  });
+
+  app.get('/v1/sessions/:id/queue', producer, async (request) => {
+    const id = sessionParam(request);
+    return { sessionId: id, batches: await queueView(store, id) };
+  });
+
+  app.delete('/v1/sessions/:id/batches/:batchId', producer, async (request) => {
+    const { batchId } = parse(batchParams, request.params, 'params');
+    const id = sessionParam(request);
+    return cancelBatch(ctx, id, batchId);
+  });
+}

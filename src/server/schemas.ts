@@ -1,0 +1,101 @@
+/**
+ * Request shapes of the HTTP API (zod). Parsing failures become InvalidInputError with the
+ * field, what was expected and what came, like every other validation in turnlane.
+ */
+import { z } from 'zod';
+import { InvalidInputError } from '../errors.js';
+
+export const sessionIdParam = z.object({ id: z.string() });
+export const batchParams = z.object({ id: z.string(), batchId: z.string().min(1).max(256) });
+export const batchIdParam = z.object({ batchId: z.string().min(1).max(256) });
+
+const sensitivity = z.enum(['public', 'internal', 'confidential', 'restricted']);
+
+export const createSessionBody = z
+  .object({
+    sessionId: z.string().optional(),
+    agentId: z.string().min(1).max(256),
+    delegationChainSnapshot: z.array(z.string().max(256)).max(64).optional(),
+    declaredIntent: z.string().max(4096).optional(),
+    authorizedTools: z.array(z.string().min(1).max(256)).max(256),
+    callBudget: z.number().int().min(0),
+    rateLimitPerWindow: z.number().int().min(0).nullable().optional(),
+    rateLimitWindowSecs: z.number().int().min(1).optional(),
+    timeLimitMs: z.number().int().min(0),
+    dataSensitivityCeiling: sensitivity.optional(),
+  })
+  .strict();
+
+const mergeKey = z.union([
+  z.string().min(1).max(256).transform((key) => ({ kind: 'group' as const, key })),
+  z.object({ kind: z.literal('never') }).strict(),
+  z.object({ kind: z.literal('group'), key: z.string().min(1).max(256) }).strict(),
+]);
+
+const item = z.union([
+  z.object({ type: z.literal('text'), text: z.string() }).strict(),
+  z.object({ type: z.literal('image_ref'), attachmentId: z.string().min(1).max(256) }).strict(),
+]);
+
+export const inputBody = z
+  .object({
+    /** One text item; or `items` for several items or images. */
+    text: z.string().optional(),
+    items: z.array(item).min(1).max(64).optional(),
+    deliveryPolicy: z.enum(['earliest_safe_boundary', 'after_current_turn_commit']).optional(),
+    slotPolicy: z.enum(['exclusive', 'join']).optional(),
+    mergeKey: mergeKey.optional(),
+    /** Store time (epoch ms) before which the input is not delivered; or `delayMs` from now. */
+    availableAtMs: z.number().int().min(0).optional(),
+    delayMs: z.number().int().min(0).max(30 * 24 * 3600 * 1000).optional(),
+    agentId: z.string().min(1).max(256).optional(),
+    sensitivity: sensitivity.optional(),
+  })
+  .strict()
+  .refine((b) => (b.text === undefined) !== (b.items === undefined), { message: 'give exactly one of text or items', path: ['text'] })
+  .refine((b) => b.availableAtMs === undefined || b.delayMs === undefined, { message: 'give at most one of availableAtMs or delayMs', path: ['delayMs'] });
+
+export const commandBody = z
+  .object({ kind: z.enum(['reset_session', 'refresh_tool_catalog']), reason: z.string().max(1024).default('') })
+  .strict();
+
+export const closeBody = z.object({ agentId: z.string().min(1).max(256).optional() }).strict();
+
+export const listQuery = z
+  .object({
+    after: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+    agentId: z.string().min(1).max(256).optional(),
+  })
+  .strict();
+
+export const deadLetterQuery = z.object({ sessionId: z.string().optional() }).strict();
+
+export const eventsQuery = z.object({ afterRevision: z.coerce.number().int().min(0).optional() }).strict();
+
+/** The `Idempotency-Key` header: the batch's source key. */
+export const idempotencyKey = z.string().min(1).max(256);
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (Array.isArray(value)) return `an array of ${value.length} elements`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const key of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
+}
+
+/** Parses `input`, or throws InvalidInputError naming the first bad field. */
+export function parse<T extends z.ZodTypeAny>(schema: T, input: unknown, where: string): z.output<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = [where, ...issue.path.map(String)].join('.');
+  const issues = result.error.issues.map((i) => ({ field: [where, ...i.path.map(String)].join('.'), problem: i.message }));
+  throw new InvalidInputError(`${field}: ${issue.message}, got ${describe(valueAt(input, issue.path))}`, { field, issues });
+}
