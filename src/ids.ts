@@ -19,3 +19,8 @@ export function newClaimId(): string {
 export function itemId(batchId: string, index: number): string {
   return `${batchId}:item:${index}`;
 }
+
+/** A generated session id for a task session created without one: `s_` + UUIDv7. */
+export function newSessionId(): string {
+  return `s_${uuidv7()}`;
+}

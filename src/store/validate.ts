@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InvalidInputError, describeValue } from '../errors.js';
 import type {
   ClaimBoundary,
+  DataSensitivity,
   LeaseFence,
   LeaseOwner,
   Limits,
@@ -186,6 +187,8 @@ function draftSchema(limits: Limits) {
       .optional(),
     sourceKey: z.string().min(1).max(limits.maxSourceKeyLength).optional().nullable(),
     availableAtMs: z.number().int().nonnegative().optional().nullable(),
+    agentId: z.string().min(1).max(MAX_ID_LENGTH).optional(),
+    sensitivity: z.enum(['public', 'internal', 'confidential', 'restricted']).optional(),
     payloads: z.array(payloadSchema(limits)).min(1).max(limits.maxPayloadsPerBatch),
   });
 }
@@ -198,6 +201,10 @@ export interface NormalizedDraft {
   mergeKey: MergeKey;
   sourceKey: string | null;
   availableAtMs: number;
+  /** The producing agent, checked against the task session; never stored. */
+  agentId: string | null;
+  /** The input's declared sensitivity, checked against the task session's ceiling; never stored. */
+  sensitivity: DataSensitivity | null;
   payloads: QueuedWorkPayload[];
 }
 
@@ -226,6 +233,8 @@ export function normalizeDraft(draft: unknown, limits: Limits, field = 'draft'):
     mergeKey: (parsed.mergeKey ?? { kind: 'never' }) as MergeKey,
     sourceKey: parsed.sourceKey ?? null,
     availableAtMs: parsed.availableAtMs ?? 0,
+    agentId: parsed.agentId ?? null,
+    sensitivity: parsed.sensitivity ?? null,
     payloads,
   };
 }
@@ -308,7 +317,8 @@ export function validateCommit(commit: unknown, limits: Limits): { commit: Runti
   return { commit: commit as RuntimeCommit, outbox };
 }
 
-function parseWith<T extends z.ZodType>(schema: T, value: unknown, field: string): z.infer<T> {
+/** Parses with a zod schema; a failure is InvalidInputError naming the field path, what was expected and what came. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, field: string): z.infer<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const problems = result.error.issues.slice(0, 5).map((issue) => {

@@ -11,6 +11,8 @@ import { createTestDatabase } from '../helpers/postgres.js';
 export interface StoreOptions {
   sourceKeyRetentionMs?: number;
   limits?: Partial<Limits>;
+  implicitSessions?: boolean;
+  taskSessionRetentionMs?: number;
 }
 
 export interface ScenarioContext {

@@ -1,6 +1,6 @@
 /**
  * The turn commit in the reference model (spec 02 "Turn commit"): the eleven steps in the
- * contract's order, all or nothing. Every check (steps 1–5 and the graph delta's node ids) runs
+ * contract's order, plus the task-session step after the fence (docs/store-semantics.md), all or nothing. Every check (steps 1–5 and the graph delta's node ids) runs
  * before the first write, and nothing after it can throw, so a rejected commit writes nothing.
  */
 import { InvalidInputError, HeadRevisionConflictError, QueuedWorkClaimExpiredError, SessionBindingMismatchError, TurnCommitConflictError } from '../../errors.js';
@@ -9,6 +9,7 @@ import { validateCommit } from '../validate.js';
 import { manifestCommitRefsAt } from './attachments.js';
 import { fenceValidate, leaseReleaseGuarded } from './leases.js';
 import { batchInsert, batchRemove } from './queue.js';
+import { taskSessionAdmitCommit } from './task-sessions.js';
 import { checkpointRefOf, copy, stampKeyOf, storeNow, type BatchRow, type MemoryState, type SessionRow, type StoredNode } from './state.js';
 
 /** Step 1: everything the commit names must be its own session. Reads only. */
@@ -101,6 +102,7 @@ export function sessionCommit(state: MemoryState, input: RuntimeCommit): Runtime
   }
 
   fenceValidate(state, commit.leaseFence, now);
+  taskSessionAdmitCommit(state, sessionId, outbox, now);
 
   const session = state.sessions.get(sessionId);
   const currentRevision = session?.headRevision ?? 0;

@@ -22,12 +22,28 @@ import { maintenanceGcUnreachable, maintenanceTombstoneNodes, maintenanceVacuum 
 import { queueCancel, queueEnqueue, queueGet, queueList, queueListPending, queueScan } from './queue.js';
 import { sessionLoad, sessionLoadMeta, sessionLoadNode, sessionSaveMeta } from './reads.js';
 import { createState, storeNow } from './state.js';
+import {
+  taskSessionCleanup,
+  taskSessionClose,
+  taskSessionCloseAllForAgent,
+  taskSessionCountActiveForAgent,
+  taskSessionCreate,
+  taskSessionCreateIfUnderCap,
+  taskSessionGet,
+  taskSessionList,
+  taskSessionUseTools,
+} from './task-sessions.js';
+import { DEFAULT_TASK_SESSION_RETENTION_MS } from '../policy-validate.js';
 
 export interface InMemoryStoreOptions {
   /** How long a finished batch's source key keeps answering replays, in milliseconds. Default 24 hours. */
   sourceKeyRetentionMs?: number;
   /** Size and count limits; unset fields take DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
+  /** Enqueue to a session without a task-session record is allowed (true) or SessionNotFoundError (false). Default true. */
+  implicitSessions?: boolean;
+  /** How long closed and expired task-session records are kept before `sessions.cleanup()` removes them, in ms. Default 24 hours. */
+  taskSessionRetentionMs?: number;
 }
 
 /** A producer retrying within a day is the case the retention covers; the seed kept keys only while queued. */
@@ -37,7 +53,9 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
   const limits = resolveLimits(options.limits);
   const retention = options.sourceKeyRetentionMs ?? DEFAULT_SOURCE_KEY_RETENTION_MS;
   assertNonNegativeInteger(retention, 'sourceKeyRetentionMs');
-  const state = createState(limits, retention);
+  const taskSessionRetentionMs = options.taskSessionRetentionMs ?? DEFAULT_TASK_SESSION_RETENTION_MS;
+  assertNonNegativeInteger(taskSessionRetentionMs, 'taskSessionRetentionMs');
+  const state = createState(limits, retention, { implicitSessions: options.implicitSessions ?? true, taskSessionRetentionMs });
 
   return {
     durability: 'inline',
@@ -71,6 +89,15 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       loadNode: async (sessionId, nodeId) => sessionLoadNode(state, sessionId, nodeId),
       saveMeta: async (meta) => sessionSaveMeta(state, meta),
       loadMeta: async (sessionId) => sessionLoadMeta(state, sessionId),
+      create: async (request) => taskSessionCreate(state, request),
+      createIfUnderCap: async (request, maxActivePerAgent) => taskSessionCreateIfUnderCap(state, request, maxActivePerAgent),
+      get: async (sessionId) => taskSessionGet(state, sessionId),
+      list: async (filter) => taskSessionList(state, filter),
+      countActiveForAgent: async (agentId) => taskSessionCountActiveForAgent(state, agentId),
+      useTools: async (sessionId, names, options) => taskSessionUseTools(state, sessionId, names, options),
+      close: async (sessionId, options) => taskSessionClose(state, sessionId, options),
+      closeAllForAgent: async (agentId) => taskSessionCloseAllForAgent(state, agentId),
+      cleanup: async () => taskSessionCleanup(state),
     },
     attachments: {
       recordIntent: async (intent) => manifestRecordIntent(state, intent),

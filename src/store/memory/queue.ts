@@ -7,6 +7,7 @@ import { itemId, newBatchId } from '../../ids.js';
 import type { QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
 import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
 import { copy, isBatchHeld, sourceKeyOf, storeNow, type BatchRow, type MemoryState } from './state.js';
+import { taskSessionAdmitDraft } from './task-sessions.js';
 
 const MAX_SCAN_LIMIT = 10_000;
 
@@ -83,10 +84,12 @@ export function sessionRows(state: MemoryState, sessionId: string): BatchRow[] {
   return rows;
 }
 
-/** Validates and enqueues one draft (see `batchInsert`). */
+/** Validates the draft, applies the task-session rule (typed error, nothing written), then `batchInsert`. */
 export function queueEnqueue(state: MemoryState, draft: QueuedWorkBatchDraft): QueuedWorkBatch {
   const normalized = normalizeDraft(draft, state.limits);
-  return batchInsert(state, normalized, storeNow(state));
+  const now = storeNow(state);
+  taskSessionAdmitDraft(state, normalized, now);
+  return batchInsert(state, normalized, now);
 }
 
 /** Deletes a queued batch of this session that no live claim holds; null if missing, foreign or held. */

@@ -17,6 +17,7 @@ import type {
   SessionNode,
   TokenLedgerEntry,
 } from '../contract.js';
+import type { TaskSession } from '../policy-types.js';
 
 /** One per session, created by the first acquire and never deleted (the fencing token survives). */
 export interface LeaseRow {
@@ -90,8 +91,31 @@ export interface TurnStampRow {
   committedAtMs: number;
 }
 
+/**
+ * A task session's record (spec 04). Created by create / createIfUnderCap; `callsMade` and the rate
+ * window are moved by useTools; `status` set to 'expired' by useTools past the time limit and to
+ * 'closed' (with `closedAtMs`) by close / closeAllForAgent. Deleted by cleanup after the retention.
+ * `expiresAtMs` and a time-expired `status` are derived on read, never stored.
+ */
+export interface TaskSessionRow {
+  session: Omit<TaskSession, 'expiresAtMs'>;
+  rateWindowStartMs: number;
+  rateWindowCalls: number;
+}
+
+/** Store options of the task-session policy. */
+export interface PolicySettings {
+  /** Enqueue to a session without a task-session record is allowed (true) or SessionNotFoundError (false). */
+  implicitSessions: boolean;
+  /** How long closed and expired records are kept before `cleanup` removes them, in ms. */
+  taskSessionRetentionMs: number;
+}
+
 export interface MemoryState {
   limits: Limits;
+  policy: PolicySettings;
+  /** Keyed by session id. */
+  taskSessions: Map<string, TaskSessionRow>;
   sourceKeyRetentionMs: number;
   /** Test offset added to the process clock by `clock.advance`. */
   clockOffsetMs: number;
@@ -116,9 +140,15 @@ export interface MemoryState {
   manifest: Map<string, AttachmentManifestRow>;
 }
 
-export function createState(limits: Limits, sourceKeyRetentionMs: number): MemoryState {
+export function createState(
+  limits: Limits,
+  sourceKeyRetentionMs: number,
+  policy: PolicySettings = { implicitSessions: true, taskSessionRetentionMs: 24 * 60 * 60 * 1000 },
+): MemoryState {
   return {
     limits,
+    policy,
+    taskSessions: new Map(),
     sourceKeyRetentionMs,
     clockOffsetMs: 0,
     lastEnqueueSeq: 0,

@@ -1,6 +1,6 @@
 /**
  * The turn commit in Postgres (spec 02 "Turn commit"): one transaction, checks in the contract's
- * order, all or nothing.
+ * order plus the task-session step after the fence (docs/store-semantics.md), all or nothing.
  *
  * Statements: BEGIN; the lease row lock (FOR UPDATE) and the check-and-write CTE, pipelined in
  * one round trip; outbox enqueues and the stamp only when the commit has an outbox; COMMIT. The
@@ -21,6 +21,8 @@ import type { Fragment, PgContext, Tx } from './context.js';
 import { runTransaction } from './errors.js';
 import { fenceMatches, leaseLockRow, leaseReleaseStatement } from './leases.js';
 import { batchEnqueue, sourceKeysRemember } from './queue.js';
+import { commitPolicyRow } from './task-sessions.js';
+import { draftRefusal, refusalError, type PolicySnapshot } from '../policy-refusals.js';
 
 interface CommitCheckRow {
   stamp_hash: string | null;
@@ -28,6 +30,7 @@ interface CommitCheckRow {
   stamp_ref: string | null;
   stamp_batches: QueuedWorkBatch[] | null;
   fence_ok: boolean;
+  policy: PolicySnapshot | null;
   head: number;
   owned_count: number;
   ok: boolean;
@@ -51,6 +54,20 @@ function commitCheckBinding(commit: RuntimeCommit, outbox: NormalizedDraft[]): v
   });
   if (commit.turnStamp && commit.turnStamp.sessionId !== sessionId) {
     throw new TurnCommitConflictError(`the turn stamp names session ${commit.turnStamp.sessionId}, but the commit is for ${sessionId}`, { sessionId });
+  }
+}
+
+/**
+ * Step 3a (docs/store-semantics.md): a closed task session refuses the commit (SessionClosedError),
+ * an expired one SessionExpiredError; then every outbox draft passes the enqueue rule. The
+ * statement gated its writes on the status, and a throw here rolls the transaction back.
+ */
+function commitCheckPolicy(ctx: PgContext, sessionId: string, policy: PolicySnapshot | null, outbox: NormalizedDraft[]): void {
+  if (policy?.status === 'closed') throw refusalError(sessionId, { kind: 'closed' });
+  if (policy?.status === 'expired') throw refusalError(sessionId, { kind: 'expired', expiresAtMs: policy.expiresAtMs });
+  for (const draft of outbox) {
+    const refusal = draftRefusal(policy, draft, ctx.implicitSessions);
+    if (refusal) throw refusalError(sessionId, refusal);
   }
 }
 
@@ -121,18 +138,21 @@ function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeSta
       where session_id = ${s} and turn_id = ${stamp?.turnId ?? null}::text
     ), fence as (
       select 1 from session_leases where session_id = ${s} and ${fence}
+    ), policy as (${commitPolicyRow(tx, ctx, s)}
     ), want as (
       select x->>'batchId' as batch_id, x->>'claimId' as claim_id, x->>'claimToken' as claim_token
       from jsonb_array_elements(${JSON.stringify([...want.values()])}::text::jsonb) x
     ), chk as (
       select (select hash from stamp) as stamp_hash,
         exists (select 1 from fence) as fence_ok,
+        (select jsonb_build_object('agentId', agent_id, 'status', status, 'expiresAtMs', expires_at_ms,
+          'dataSensitivityCeiling', data_sensitivity_ceiling) from policy) as policy,
         coalesce((select head_revision from sessions where session_id = ${s}), 0) as head,
         (select count(*) from queued_batches q join want w
           on q.batch_id = w.batch_id and q.claim_id = w.claim_id and q.claim_token = w.claim_token
           where q.session_id = ${s}) as owned_count
     ), ok as (
-      select chk.head, (chk.stamp_hash is null and chk.fence_ok
+      select chk.head, (chk.stamp_hash is null and chk.fence_ok and coalesce(chk.policy->>'status', 'active') = 'active'
         and (${commit.expectedHeadRevision ?? null}::bigint is null or chk.head = ${commit.expectedHeadRevision ?? null}::bigint)
         and chk.owned_count = ${want.size}) as ok
       from chk
@@ -175,7 +195,7 @@ function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeSta
       from head_w where ${writeStamp}::boolean
     )
     select chk.stamp_hash, (select head_revision from stamp) as stamp_head, (select checkpoint_ref from stamp) as stamp_ref,
-      (select enqueued_batches from stamp) as stamp_batches, chk.fence_ok, chk.head, chk.owned_count, ok.ok,
+      (select enqueued_batches from stamp) as stamp_batches, chk.fence_ok, chk.policy, chk.head, chk.owned_count, ok.ok,
       (select head_revision from head_w) as new_head, (select checkpoint_ref from head_w) as new_ref,
       (select count(*) from gone) as gone_count
     from chk, ok`;
@@ -202,6 +222,7 @@ export async function sessionCommit(ctx: PgContext, input: RuntimeCommit): Promi
       return { headRevision: check.stamp_head!, checkpointRef: check.stamp_ref!, enqueuedBatches: check.stamp_batches ?? [] };
     }
     if (!check.fence_ok) throw new SessionLeaseExpiredError(`the commit of ${sessionId} has no live lease fence`, { sessionId });
+    commitCheckPolicy(ctx, sessionId, check.policy, outbox);
     const expected = commit.expectedHeadRevision;
     if (typeof expected === 'number' && expected !== check.head) {
       throw new HeadRevisionConflictError(`expected head revision ${expected}, the session is at ${check.head}`, { sessionId, expected, actual: check.head });

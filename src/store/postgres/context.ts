@@ -20,4 +20,8 @@ export interface PgContext {
   limits: Limits;
   /** How long a finished batch's source key is remembered, in milliseconds. */
   sourceKeyRetentionMs: number;
+  /** Enqueue to a session without a task-session record is allowed (true) or SessionNotFoundError (false). */
+  implicitSessions: boolean;
+  /** How long closed and expired task-session records are kept before cleanup, in milliseconds. */
+  taskSessionRetentionMs: number;
 }

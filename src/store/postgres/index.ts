@@ -24,6 +24,18 @@ import {
 } from './queue.js';
 import { operatorGetSession, operatorListSessions, operatorRecentCommits } from './operator.js';
 import { sessionLoad, sessionLoadMeta, sessionLoadNode, sessionSaveMeta } from './reads.js';
+import {
+  taskSessionCleanup,
+  taskSessionClose,
+  taskSessionCloseAllForAgent,
+  taskSessionCountActiveForAgent,
+  taskSessionCreate,
+  taskSessionCreateIfUnderCap,
+  taskSessionGet,
+  taskSessionList,
+  taskSessionUseTools,
+} from './task-sessions.js';
+import { DEFAULT_TASK_SESSION_RETENTION_MS } from '../policy-validate.js';
 
 export { createPostgresAttachmentStore } from './attachments-content.js';
 
@@ -39,6 +51,10 @@ export interface PostgresStoreOptions {
   sourceKeyRetentionMs?: number;
   /** Input limits; defaults in DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
+  /** Enqueue to a session without a task-session record is allowed (true) or SessionNotFoundError (false). Default true. */
+  implicitSessions?: boolean;
+  /** How long closed and expired task-session records are kept before `sessions.cleanup()` removes them, in ms. Default 24 h. */
+  taskSessionRetentionMs?: number;
 }
 
 export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore {
@@ -47,7 +63,9 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
   assertNonNegativeInteger(sourceKeyRetentionMs, 'sourceKeyRetentionMs');
   const sql = createSqlClient(options.databaseUrl, options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections });
   const clock = new StoreClock(sql);
-  const ctx: PgContext = { sql, clock, limits, sourceKeyRetentionMs };
+  const taskSessionRetentionMs = options.taskSessionRetentionMs ?? DEFAULT_TASK_SESSION_RETENTION_MS;
+  assertNonNegativeInteger(taskSessionRetentionMs, 'taskSessionRetentionMs');
+  const ctx: PgContext = { sql, clock, limits, sourceKeyRetentionMs, implicitSessions: options.implicitSessions ?? true, taskSessionRetentionMs };
   return {
     durability: 'durable',
     leases: {
@@ -80,6 +98,15 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       loadNode: (sessionId, nodeId) => sessionLoadNode(ctx, sessionId, nodeId),
       saveMeta: (meta) => sessionSaveMeta(ctx, meta),
       loadMeta: (sessionId) => sessionLoadMeta(ctx, sessionId),
+      create: (request) => taskSessionCreate(ctx, request),
+      createIfUnderCap: (request, maxActivePerAgent) => taskSessionCreateIfUnderCap(ctx, request, maxActivePerAgent),
+      get: (sessionId) => taskSessionGet(ctx, sessionId),
+      list: (filter) => taskSessionList(ctx, filter),
+      countActiveForAgent: (agentId) => taskSessionCountActiveForAgent(ctx, agentId),
+      useTools: (sessionId, names, options) => taskSessionUseTools(ctx, sessionId, names, options),
+      close: (sessionId, options) => taskSessionClose(ctx, sessionId, options),
+      closeAllForAgent: (agentId) => taskSessionCloseAllForAgent(ctx, agentId),
+      cleanup: () => taskSessionCleanup(ctx),
     },
     attachments: createManifest(ctx),
     operator: {

@@ -9,6 +9,7 @@ import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, ty
 import { batchFromRow, type BatchRow } from './batch-rows.js';
 import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
+import { draftAdmitted, draftRefusalRead } from './task-sessions.js';
 
 const MAX_REASON_LENGTH = 4096;
 const MAX_SCAN_LIMIT = 10_000;
@@ -55,9 +56,11 @@ export function sourceKeysRemember(db: Db, ctx: PgContext, status: Exclude<Queue
  * Inserts one batch (a new batch id and enqueueSeq). With a source key, first claims the key in
  * source_keys (new, or taking over an expired memory); a live key returns the stored batch
  * instead and writes nothing. Rows touched: one queued_batches row, one source_keys row.
- * Usable inside a commit's transaction (the outbox).
+ * Usable inside a commit's transaction (the outbox), which checked the task-session rule itself;
+ * `admit` (queue.enqueue) applies it in the same statement: when refused, nothing is written and
+ * the typed error is thrown.
  */
-export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraft): Promise<QueuedWorkBatch> {
+export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraft, admit = false): Promise<QueuedWorkBatch> {
   const now = ctx.clock.now();
   const batchId = newBatchId();
   const isCommand = draft.payloads.some((p) => p.type === 'session_command');
@@ -66,15 +69,20 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
     available_at_ms, enqueued_at_ms, payloads)`;
   const values = db`${batchId}, ${draft.sessionId}, ${draft.deliveryPolicy}, ${draft.slotPolicy}, ${mergeKey}, ${isCommand},
     ${draft.sourceKey}, ${draft.availableAtMs}::bigint, ${now}, ${JSON.stringify(draft.payloads)}::text::jsonb`;
-  if (draft.sourceKey === null) {
-    const [row] = await db<BatchRow[]>`insert into queued_batches ${columns} values (${values}) returning *`;
-    return batchFromRow(row!);
-  }
+  const gate = admit ? draftAdmitted(db, ctx, draft) : db`true`;
   for (let round = 0; round < MAX_ENQUEUE_ROUNDS; round++) {
+    if (draft.sourceKey === null) {
+      const [row] = await db<BatchRow[]>`insert into queued_batches ${columns} select ${values} where ${gate} returning *`;
+      if (row) return batchFromRow(row);
+      const refused = await draftRefusalRead(db, ctx, draft);
+      if (refused) throw refused;
+      // The record changed between the two reads (removed by cleanup): decide again.
+      continue;
+    }
     const inserted = await db<BatchRow[]>`
       with key as (
         insert into source_keys as k (session_id, source_key, batch_id, status)
-        values (${draft.sessionId}, ${draft.sourceKey}, ${batchId}, 'queued')
+        select ${draft.sessionId}, ${draft.sourceKey}, ${batchId}, 'queued' where ${gate}
         on conflict (session_id, source_key) do update
           set batch_id = excluded.batch_id, status = 'queued', finished_at_ms = null, batch = null
           where k.status <> 'queued' and k.finished_at_ms <= ${now} - ${ctx.sourceKeyRetentionMs}::bigint
@@ -83,6 +91,10 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
       insert into queued_batches ${columns} select ${values} from key
       returning *`;
     if (inserted[0]) return batchFromRow(inserted[0]);
+    if (admit) {
+      const refused = await draftRefusalRead(db, ctx, draft);
+      if (refused) throw refused;
+    }
     // The key is live: its row was locked by the upsert above and is read again in a fresh snapshot.
     const [known] = await db<{ status: QueuedWorkBatchStatus; live: boolean; memory: BatchRow | null; queued: BatchRow | null }[]>`
       select k.status, k.batch as memory, to_jsonb(q) as queued,
@@ -92,13 +104,13 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
     if (known?.live && known.status === 'queued' && known.queued) return batchFromRow(known.queued);
     if (known?.live && known.status !== 'queued' && known.memory) return batchFromRow(known.memory, known.status);
   }
-  throw new StoreUnavailableError(`source key of session ${draft.sessionId} kept changing during enqueue`, { sessionId: draft.sessionId });
+  throw new StoreUnavailableError(`the source key or task session of ${draft.sessionId} kept changing during enqueue`, { sessionId: draft.sessionId });
 }
 
-/** enqueue: validates the draft (InvalidInputError before any write), then `batchEnqueue`. */
+/** enqueue: validates the draft (InvalidInputError before any write), then `batchEnqueue` under the task-session rule. */
 export async function queueEnqueue(ctx: PgContext, draft: QueuedWorkBatchDraft): Promise<QueuedWorkBatch> {
   const normalized = normalizeDraft(draft, ctx.limits);
-  return runStatement(() => batchEnqueue(ctx.sql, ctx, normalized));
+  return runStatement(() => batchEnqueue(ctx.sql, ctx, normalized, true));
 }
 
 /**
