@@ -8,6 +8,7 @@ import { createPostgresStore } from '../src/store/postgres/index.js';
 import { createPostgresAttachmentStore } from '../src/store/postgres/attachments-content.js';
 import { createWorker, defaultOwner } from '../src/runtime/worker.js';
 import { exitOnSignals } from '../src/runtime/shutdown.js';
+import { toolPolicy } from '../src/runtime/session-policy.js';
 import { createDemoAgent } from './demo-agent.js';
 import { createAppendOneHandler } from './append-one.js';
 import type { TurnHandler } from '../src/runtime/turn.js';
@@ -41,6 +42,7 @@ export async function runWorkerProcess(): Promise<void> {
     attachments: createPostgresAttachmentStore({ databaseUrl: config.DATABASE_URL }),
     logger: log,
     owner: selectOwner(),
+    useTools: toolPolicy(store),
   });
   exitOnSignals(async () => {
     await worker.close();

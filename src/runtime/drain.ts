@@ -12,6 +12,7 @@ import { Heartbeat } from './heartbeat.js';
 import { buildCommandCommit, buildTurnCommit, commitWithRetry, sessionAfter } from './commit.js';
 import { TurnAbortedError, inputViews, turnIdFor, type TurnContext, type TurnHandler, type TurnResult } from './turn.js';
 import type { RuntimeEvents } from './events.js';
+import { cancelEndedSessionWork, isSessionEnded, sessionHasEnded } from './session-policy.js';
 
 export interface DrainOptions {
   store: RuntimeStore;
@@ -134,6 +135,7 @@ async function landCommit(
       await abandonAll(options, heartbeat);
       return { outcome: 'lost', next: session };
     }
+    if (isSessionEnded(err)) return endTurnOfEndedSession(options, heartbeat, session, err);
     throw err;
   } finally {
     heartbeat.resume();
@@ -152,7 +154,8 @@ async function runTurn(
   const turnId = turnIdFor(claim);
   const lease = heartbeat.currentLease();
   heartbeat.addClaim(claim);
-  const signal = AbortSignal.any([leaseLost, options.shutdown]);
+  const sessionEnded = new AbortController();
+  const signal = AbortSignal.any([leaseLost, options.shutdown, sessionEnded.signal]);
   const usage: TokenLedgerEntry[] = [];
   const scoped = new SessionScopedAttachmentStore(options.attachments, store.attachments, sessionId);
   const batchIds = claim.batches.map((b) => b.batchId);
@@ -168,7 +171,11 @@ async function runTurn(
     signal,
     log,
     async checkpoint() {
-      if (signal.aborted) throw new TurnAbortedError((signal.reason as 'lease_lost' | 'shutdown') ?? 'shutdown');
+      if (signal.aborted) throw new TurnAbortedError((signal.reason as 'lease_lost' | 'shutdown' | 'session_closed') ?? 'shutdown');
+      if (await sessionHasEnded(store, sessionId)) {
+        sessionEnded.abort('session_closed');
+        throw new TurnAbortedError('session_closed');
+      }
       const extra = await store.queue.claimReady({
         sessionId,
         fence: leaseFence(heartbeat.currentLease()),
@@ -195,6 +202,7 @@ async function runTurn(
       await abandonAll(options, heartbeat);
       return { outcome: err === HARD_STOP ? 'stopped' : 'lost', next: session };
     }
+    if (isSessionEnded(err)) return endTurnOfEndedSession(options, heartbeat, session, err);
     const reason = errorText(err);
     const deadLetters = await abandonAll(options, heartbeat, { reason, maxAttempts: options.maxAttempts });
     log.warn({ err, deadLettered: deadLetters }, 'turn handler failed; its batches count a failed attempt');
@@ -217,6 +225,14 @@ async function runTurn(
     release: false,
   });
   return landCommit(options, heartbeat, session, commit, heartbeat.currentClaims(), turnId, (ids) => scoped.markManifestCommitted(ids));
+}
+
+/** The session was closed or expired under the turn: its claimed work is cancelled, nothing is committed. */
+async function endTurnOfEndedSession(options: DrainOptions, heartbeat: Heartbeat, session: PersistedSessionRead | null, err: unknown): Promise<TurnRun> {
+  const cancelled = await cancelEndedSessionWork(options.store, heartbeat.currentClaims(), options.log);
+  heartbeat.clearClaims();
+  options.log.info({ err, sessionId: options.lease.sessionId, cancelled }, 'the session ended under a turn; its claimed work is cancelled');
+  return { outcome: 'stopped', next: session };
 }
 
 /** Abandons every claim of the turn; with a failure, counts an attempt and returns the dead-lettered batch ids. */
