@@ -10,7 +10,7 @@ import { assertSessionId } from '../../store/validate.js';
 import { SESSION_COOKIE, type Principal } from '../auth.js';
 import { registerBullBoard } from './bull-board.js';
 import type { ServerContext } from '../context.js';
-import { HttpError, toHttpError } from '../http-errors.js';
+import { errorBody, HttpError, toHttpError } from '../http-errors.js';
 import { requeueDeadLetter } from '../routes/dead-letters.js';
 import { cancelBatch, closeSession, queueView } from '../routes/sessions.js';
 import { deadLettersPage, errorPage, loginPage, sessionPage, sessionsPage, type PageChrome } from './views.js';
@@ -60,7 +60,18 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
 
   // Everything else under /admin needs an operator; Bull Board is registered in this scope too.
   app.register(async (scope) => {
-    scope.addHook('onRequest', auth.requireOperator);
+    // Answered here rather than thrown: Bull Board's plugin has its own error handler, which
+    // would turn a thrown 401 into a 500.
+    scope.addHook('onRequest', async (request, reply) => {
+      const principal = auth.identify(request);
+      const wantsHtml = (request.headers.accept ?? '').includes('text/html');
+      if (!principal) {
+        if (wantsHtml) return sendHtml(reply, loginPage(safeNext(request.url), false), 401);
+        return reply.status(401).header('www-authenticate', 'Basic realm="turnlane", charset="UTF-8"').send(errorBody('UNAUTHORIZED', 'operator credentials are required'));
+      }
+      if (principal.kind === 'producer') return reply.status(403).send(errorBody('FORBIDDEN', 'a producer API key cannot use the dashboard'));
+      request.principal = principal;
+    });
     scope.setErrorHandler((err, request, reply) => {
       const { status, body, retryAfterSeconds } = toHttpError(err);
       if (status >= 500 && status !== 503) request.log.error({ err }, 'dashboard request failed');

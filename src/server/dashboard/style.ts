@@ -13,6 +13,7 @@ header.top .who { margin-left:auto; color:#9aa3b5; font-size:13px; display:flex;
 header.top .who button { background:transparent; border:1px solid #3a4357; color:#c7cede; border-radius:6px; padding:4px 10px; cursor:pointer; }
 main { max-width:1200px; margin:0 auto; padding:24px; }
 h1 { font-size:22px; margin:0 0 4px; font-weight:650; }
+h1.mono { font-size:20px; }
 h2 { font-size:15px; margin:0; font-weight:650; }
 .sub { color:var(--muted); margin:0 0 20px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:10px; margin-bottom:20px; overflow:hidden; box-shadow:0 1px 2px rgba(16,24,40,.04); }
