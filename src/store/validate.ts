@@ -52,6 +52,33 @@ export function assertId(value: unknown, field: string): asserts value is string
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
     throw InvalidInputError.field(field, `1–${MAX_ID_LENGTH} characters`, describeValue(value));
   }
+  assertStorableText(value, field);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Postgres text and jsonb cannot hold U+0000, and jsonb refuses unpaired UTF-16 surrogates; both
+ * came out of the Postgres store as raw driver errors (found by test/fuzz/enqueue.fuzz.test.ts).
+ * Every string of a validated value is checked here, so both stores refuse them alike, before
+ * anything is written. Walks arrays and plain objects only (byte arrays are not text).
+ */
+export function assertStorableText(value: unknown, field: string): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) throw InvalidInputError.field(field, 'text without U+0000 (NUL) characters', 'a NUL character');
+    if (LONE_SURROGATE.test(value)) throw InvalidInputError.field(field, 'well-formed Unicode text', 'an unpaired UTF-16 surrogate');
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => assertStorableText(item, `${field}[${i}]`));
+    return;
+  }
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [key, item] of Object.entries(value)) {
+      assertStorableText(key, `${field} (a key)`);
+      assertStorableText(item, `${field}.${key}`);
+    }
+  }
 }
 
 export function assertTtl(ttlMs: unknown, limits: Limits, field = 'ttlMs'): asserts ttlMs is number {
@@ -320,7 +347,10 @@ export function validateCommit(commit: unknown, limits: Limits): { commit: Runti
 /** Parses with a zod schema; a failure is InvalidInputError naming the field path, what was expected and what came. */
 export function parseWith<T extends z.ZodType>(schema: T, value: unknown, field: string): z.infer<T> {
   const result = schema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) {
+    assertStorableText(result.data, field);
+    return result.data;
+  }
   const problems = result.error.issues.slice(0, 5).map((issue) => {
     const path = [field, ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('').replace(/\.\[/g, '[');
     return `${path}: ${issue.message}`;
