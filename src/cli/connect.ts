@@ -2,8 +2,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
-import { createBatchQueue, redisConnection, resolveQueueSettings, type BatchJobData, type QueueSettings } from '../runtime/bullmq.js';
-import { createProducer, type Producer } from '../runtime/producer.js';
+import type { BatchJobData, QueueSettings } from '../runtime/bullmq.js';
+import type { Producer } from '../runtime/producer.js';
 import type { RuntimeStore } from '../store/contract.js';
 import { createPostgresStore } from '../store/postgres/index.js';
 
@@ -27,7 +27,12 @@ export function connectStore(): StoreConnection {
   return { config, store, close: () => store.close() };
 }
 
-export function connectQueue(): QueueConnection {
+/** BullMQ is loaded only by the commands that need it: it is most of a CLI start's import time. */
+export async function connectQueue(): Promise<QueueConnection> {
+  const [{ createBatchQueue, redisConnection, resolveQueueSettings }, { createProducer }] = await Promise.all([
+    import('../runtime/bullmq.js'),
+    import('../runtime/producer.js'),
+  ]);
   const base = connectStore();
   const { config } = base;
   const settings = resolveQueueSettings({ redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX });
@@ -50,8 +55,8 @@ export function connectQueue(): QueueConnection {
 }
 
 /** Runs `body` with a connection and always closes it. */
-export async function withConnection<C extends StoreConnection, T>(connect: () => C, body: (c: C) => Promise<T>): Promise<T> {
-  const connection = connect();
+export async function withConnection<C extends StoreConnection, T>(connect: () => C | Promise<C>, body: (c: C) => Promise<T>): Promise<T> {
+  const connection = await connect();
   try {
     return await body(connection);
   } finally {

@@ -1,9 +1,7 @@
 /** `turnlane migrate | reconcile | vacuum | gc`. */
 import type { Command } from 'commander';
-import { migrate } from '../../../db/migrate.js';
 import { loadConfig } from '../../config.js';
 import { silentLogger } from '../../logger.js';
-import { reconcileOnce } from '../../runtime/reconciler.js';
 import { connectQueue, connectStore, withConnection } from '../connect.js';
 import { print } from '../output.js';
 
@@ -14,6 +12,7 @@ export function registerMaintenanceCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const config = loadConfig();
+      const { migrate } = await import('../../../db/migrate.js');
       await migrate(config.DATABASE_URL);
       const database = new URL(config.DATABASE_URL).pathname.slice(1);
       print(options, { migrated: true, database }, (r) => `database ${r.database} is migrated`);
@@ -24,6 +23,7 @@ export function registerMaintenanceCommands(program: Command): void {
     .description('one reconciler pass: give every queued batch a BullMQ job, dead-letter batches whose job failed for good')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
+      const { reconcileOnce } = await import('../../runtime/reconciler.js');
       const report = await withConnection(connectQueue, ({ store, queue, producer }) => reconcileOnce({ store, queue, producer, log: silentLogger() }));
       print(options, report, (r) => `scanned ${r.scanned} batches: published ${r.published}, republished ${r.republished}, dead-lettered ${r.deadLettered}`);
     });
