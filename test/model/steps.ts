@@ -157,7 +157,7 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
       session: mostlyNull(session),
       lease: fc.option(handle, { nil: null, freq: 8 }),
       forge,
-      claims: fc.oneof(fc.constant([0]), fc.array(handle, { maxLength: 2 })),
+      claims: fc.oneof(fc.constant<number[]>([0]), fc.array(handle, { maxLength: 2 })),
       stamp: fc.option(fc.record({ turnId: fc.constantFrom('t1', 't2', 't3'), variant: fc.nat({ max: 1 }) }), { nil: null }),
       expectedHead: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat({ max: 3 }) }),
       release: fc.constantFrom(false, false, false, true),
