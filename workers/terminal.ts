@@ -14,13 +14,14 @@ export class Progress {
     const ratio = Math.min(1, done / this.total);
     const percent = Math.floor(ratio * 100);
     if (percent === this.last) return;
+    const previous = this.last;
     this.last = percent;
     const width = 30;
     const filled = Math.round(ratio * width);
     const line = `${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${percent}% (${done}/${this.total})`;
-    // Without a TTY, print every 10% so logs stay short.
+    // Without a TTY, print each time a 10% mark is crossed so logs stay short (steps may skip the exact mark).
     if (this.tty) process.stderr.write(`\r${line}`);
-    else if (percent % 10 === 0) process.stderr.write(`${line}\n`);
+    else if (Math.floor(percent / 10) !== Math.floor(previous / 10)) process.stderr.write(`${line}\n`);
   }
 
   done(): void {
