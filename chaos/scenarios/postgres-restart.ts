@@ -1,0 +1,33 @@
+/**
+ * postgres-restart: the local Postgres cluster is restarted twice during a run (only here, never
+ * in npm test). Workers lose every connection; leases lapse; the work resumes when it is back.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { sleep, type ChaosWorld } from '../harness.js';
+import type { Scenario } from './types.js';
+
+function restartPostgres(): void {
+  const version = process.env.CHAOS_PG_VERSION ?? readdirSync('/etc/postgresql').sort((a, b) => Number(a) - Number(b)).at(-1)!;
+  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'ignore' });
+}
+
+export const postgresRestart: Scenario = {
+  name: 'postgres-restart',
+  async run(world: ChaosWorld, smoke: boolean) {
+    const sessions = Array.from({ length: smoke ? 30 : 100 }, (_, i) => `pg-${i}`);
+    for (let i = 0; i < 3; i++) await world.startWorker();
+    const faults = (async () => {
+      for (let i = 0; i < 2; i++) {
+        await sleep(smoke ? 2000 : 4000);
+        const started = Date.now();
+        restartPostgres();
+        world.note(`Postgres restart (${Date.now() - started} ms)`);
+      }
+    })();
+    await world.enqueueRounds(sessions, smoke ? 6 : 12, (s, i) => `${s}/m${i}`, 300);
+    await faults;
+    const drained = await world.drained(smoke ? 90_000 : 180_000);
+    return { extra: { drained, workersAlive: world.liveWorkers().length }, failures: drained ? [] : ['the sessions did not drain in time'] };
+  },
+};
