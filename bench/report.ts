@@ -32,6 +32,8 @@ export interface Verdict {
 
 export interface BenchResult {
   date: string;
+  /** The git commit measured. */
+  revision: string;
   command: string;
   quick: boolean;
   machine: Machine;
@@ -124,7 +126,7 @@ export function markdown(result: BenchResult): string {
     `# turnlane benchmark, ${result.date}${result.quick ? ' (quick)' : ''}`,
     '',
     `Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres}; Redis ${m.redis}.`,
-    `Command: \`${result.command}\` (${Math.round(result.wallSeconds)} s). Each number: median of ${result.sizes.reps} repetitions after a warm-up, with min–max; P1–P5 alternate repetition by repetition.`,
+    `Command: \`${result.command}\` at ${result.revision} (${Math.round(result.wallSeconds)} s). Each number: median of ${result.sizes.reps} repetitions after a warm-up, with min–max; P1–P5 alternate repetition by repetition.`,
     '',
     table(HEADER, rows(result)),
     '',

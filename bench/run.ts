@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '../db/migrate.js';
 import { createSqlClient } from '../db/client.js';
@@ -166,6 +167,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const host = await machineAfter(databaseUrl, redisUrl);
   const result: BenchResult = {
     date,
+    revision: gitRevision(),
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
     quick: args.quick,
     machine: host,
@@ -190,6 +192,17 @@ export async function runBench(argv: string[]): Promise<number> {
     }
   }
   return 0;
+}
+
+/** The commit measured, with "+ uncommitted changes" when the work tree differs (others may be editing it). */
+function gitRevision(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head} + uncommitted changes` : head;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The machine facts once more, for the record, through the admin database (the run's is gone). */
