@@ -109,7 +109,7 @@ export interface Scenario {
    */
   runOnce?(ctx: BenchContext, rep: number): Promise<Metrics>;
   /** Scenarios with expensive setup per size run their repetitions themselves. */
-  runSeries?(ctx: BenchContext, reps: number, onRep: () => void): Promise<Metrics[]>;
+  runSeries?(ctx: BenchContext, reps: number, onRep: () => void, retries: { count: number }): Promise<Metrics[]>;
 }
 
 export interface Summary {
@@ -192,4 +192,22 @@ export function sleep(ms: number): Promise<void> {
 /** Throughput per second from a count and milliseconds. */
 export function perSecond(count: number, ms: number): number {
   return ms > 0 ? (count * 1000) / ms : 0;
+}
+
+/**
+ * Runs one measurement, again (up to `attempts` times) if it fails: the machine is shared, and a
+ * Redis or Postgres restart under a repetition spoils that repetition, not the whole run. Every
+ * retry is printed and counted in `retries`.
+ */
+export async function retrying<T>(label: string, body: () => Promise<T>, retries: { count: number }, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await body();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      retries.count++;
+      console.error(`\n${label}: attempt ${attempt} failed (${err instanceof Error ? err.message : String(err)}); retrying in 3 s`);
+      await sleep(3000);
+    }
+  }
 }

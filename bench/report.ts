@@ -40,6 +40,8 @@ export interface BenchResult {
   sizes: Sizes;
   scenarios: ScenarioResult[];
   verdicts: Verdict[];
+  /** Repetitions run again because they failed (a service restarted under them). */
+  retriedRepetitions: number;
   wallSeconds: number;
 }
 
@@ -126,7 +128,7 @@ export function markdown(result: BenchResult): string {
     `# turnlane benchmark, ${result.date}${result.quick ? ' (quick)' : ''}`,
     '',
     `Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres}; Redis ${m.redis}.`,
-    `Command: \`${result.command}\` at ${result.revision} (${Math.round(result.wallSeconds)} s). Each number: median of ${result.sizes.reps} repetitions after a warm-up, with min–max; P1–P5 alternate repetition by repetition.`,
+    `Command: \`${result.command}\` at ${result.revision} (${Math.round(result.wallSeconds)} s). Each number: median of ${result.sizes.reps} repetitions after a warm-up, with min–max; P1–P5 alternate repetition by repetition. Repetitions retried after a failure: ${result.retriedRepetitions}.`,
     '',
     table(HEADER, rows(result)),
     '',

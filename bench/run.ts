@@ -19,7 +19,7 @@ import { redisConnection } from '../src/runtime/bullmq.js';
 import { createPostgresStore } from '../src/store/postgres/index.js';
 import { benchDatabaseDrop, benchServerVersion } from '../src/store/postgres/bench-seed.js';
 import { Progress, renderTable } from '../workers/terminal.js';
-import { FULL, QUICK, summarize, type BenchContext, type Metrics, type Scenario } from './harness.js';
+import { FULL, QUICK, retrying, summarize, type BenchContext, type Metrics, type Scenario } from './harness.js';
 import { markdown, printable, svgChart, verdicts, type BenchResult, type Machine, type ScenarioResult } from './report.js';
 import { p1Ceiling } from './scenarios/p1-ceiling.js';
 import { p2BullmqNoop } from './peers/bullmq-noop.js';
@@ -114,6 +114,7 @@ export async function runBench(argv: string[]): Promise<number> {
     tag: (what) => `${what}-${++counter}`,
   };
   const results: ScenarioResult[] = [];
+  const retries = { count: 0 };
   try {
     const host = await machine(ctx);
     console.error(`bench ${runId}: ${host.cpus} cores, ${host.memoryGb} GB, PostgreSQL ${host.postgres}, Redis ${host.redis}${args.quick ? ', quick' : ''}`);
@@ -128,7 +129,7 @@ export async function runBench(argv: string[]): Promise<number> {
     for (let round = 0; round < rounds; round++) {
       const warm = sizes.warmup && round === 0;
       for (const scenario of alternating) {
-        const metrics = await scenario.runOnce!(ctx, warm ? 0 : round);
+        const metrics = await retrying(`${scenario.id} round ${round}`, () => scenario.runOnce!(ctx, warm ? 0 : round), retries);
         if (!warm) runs.get(scenario.id)!.push(metrics);
         tick();
       }
@@ -138,11 +139,11 @@ export async function runBench(argv: string[]): Promise<number> {
     for (const scenario of solo) {
       let list: Metrics[];
       if (scenario.runSeries) {
-        list = await scenario.runSeries(ctx, sizes.reps, tick);
+        list = await scenario.runSeries(ctx, sizes.reps, tick, retries);
       } else {
         list = [];
         for (let round = 0; round < rounds; round++) {
-          const metrics = await scenario.runOnce!(ctx, round);
+          const metrics = await retrying(`${scenario.id} round ${round}`, () => scenario.runOnce!(ctx, round), retries);
           if (!(sizes.warmup && round === 0)) list.push(metrics);
           tick();
         }
@@ -174,6 +175,7 @@ export async function runBench(argv: string[]): Promise<number> {
     sizes,
     scenarios: results,
     verdicts: verdicts(results, sizes),
+    retriedRepetitions: retries.count,
     wallSeconds: (performance.now() - started) / 1000,
   };
   const dir = args.out ?? (args.quick ? mkdtempSync(join(tmpdir(), 'turnlane-bench-')) : fileURLToPath(new URL('./results/', import.meta.url)));
@@ -218,6 +220,9 @@ async function machineAfter(databaseUrl: string, redisUrl: string): Promise<Mach
 }
 
 if (fileURLToPath(import.meta.url) === process.argv[1]) {
+  // A Redis restart under a run surfaces as rejections inside BullMQ's own promises; the
+  // repetition that hit it fails and is retried (retrying), so the process must not die of them.
+  process.on('unhandledRejection', (err) => console.error(`unhandled rejection: ${err instanceof Error ? err.message : String(err)}`));
   runBench(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {

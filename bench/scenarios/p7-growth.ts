@@ -9,7 +9,7 @@ import { percentile } from '../../workers/terminal.js';
 import { benchBatchesSeed, benchQueueTruncate, benchSessionId } from '../../src/store/postgres/bench-seed.js';
 import { leaseFence } from '../../src/store/drafts.js';
 import type { LeaseOwner } from '../../src/store/contract.js';
-import { perSecond, runQueue, sleep, waitFor, type BenchContext, type Metrics, type MetricSpec, type Scenario } from '../harness.js';
+import { perSecond, retrying, runQueue, sleep, waitFor, type BenchContext, type Metrics, type MetricSpec, type Scenario } from '../harness.js';
 import { startTurnlaneWorkers } from '../processes.js';
 
 const MAX_SESSIONS = 100_000;
@@ -83,7 +83,7 @@ export const p7Growth: Scenario = {
   id: 'P7',
   title: 'Growth: claim latency by queue size, throughput by session count',
   metrics: [],
-  async runSeries(ctx, reps, onRep) {
+  async runSeries(ctx, reps, onRep, retries) {
     const { growthQueued, growthSessions, growthClaims } = ctx.sizes;
     this.metrics = p7Metrics(growthQueued, growthSessions);
     const runs: Metrics[] = Array.from({ length: reps }, () => ({}));
@@ -93,11 +93,11 @@ export const p7Growth: Scenario = {
       const sessions = Math.min(queued, MAX_SESSIONS);
       await benchBatchesSeed(ctx.sql, { prefix: tag, sessions, perSession: Math.ceil(queued / sessions), slotPolicy: 'exclusive', mergeKey: null });
       if (ctx.sizes.warmup) await claimLatency(ctx, queued, Math.min(200, growthClaims));
-      for (let r = 0; r < reps; r++) Object.assign(runs[r]!, await claimLatency(ctx, queued, growthClaims));
+      for (let r = 0; r < reps; r++) Object.assign(runs[r]!, await retrying(`P7 claims ${queued}`, () => claimLatency(ctx, queued, growthClaims), retries));
       onRep();
     }
     for (let r = 0; r < reps; r++) {
-      for (const sessions of growthSessions) Object.assign(runs[r]!, await throughput(ctx, sessions));
+      for (const sessions of growthSessions) Object.assign(runs[r]!, await retrying(`P7 ${sessions} sessions`, () => throughput(ctx, sessions), retries));
       onRep();
     }
     await benchQueueTruncate(ctx.sql);
