@@ -151,6 +151,35 @@ export class ChaosWorld {
     return worker;
   }
 
+  /**
+   * Keeps `count` workers alive, as a process manager would, until the returned stop() is called;
+   * counts the workers that exited on their own (crashed) and their exit codes.
+   */
+  supervise(count: number): { stop(): Promise<void>; crashes: Array<{ worker: number; code: number | null; signal: string | null }> } {
+    const crashes: Array<{ worker: number; code: number | null; signal: string | null }> = [];
+    const seen = new Set<number>();
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        await sleep(200);
+        for (const w of this.workers) {
+          if (w.alive() || seen.has(w.index)) continue;
+          seen.add(w.index);
+          crashes.push({ worker: w.index, code: w.child.exitCode, signal: w.child.signalCode });
+          this.note(`worker ${w.index} exited (code ${w.child.exitCode}, signal ${w.child.signalCode})`);
+        }
+        while (running && this.liveWorkers().length < count) await this.startWorker().catch(() => sleep(500));
+      }
+    })();
+    return {
+      crashes,
+      stop: async () => {
+        running = false;
+        await loop;
+      },
+    };
+  }
+
   liveWorkers(): ChaosWorker[] {
     return this.workers.filter((w) => w.alive());
   }
