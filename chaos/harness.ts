@@ -245,10 +245,14 @@ export class ChaosWorld {
 
   async close(): Promise<void> {
     await this.stopWorkers();
-    await this.queue.obliterate({ force: true }).catch(() => {});
-    await this.queue.close().catch(() => {});
+    // Each step is bounded: after a Postgres restart, postgres.js's end() can wait forever on a
+    // connection that died with a write buffered, and with nothing else pending Node then exits
+    // silently in the middle of the run (it did, twice).
+    const bounded = (work: Promise<unknown>) => Promise.race([work.catch(() => {}), sleep(5000)]);
+    await bounded(this.queue.obliterate({ force: true }));
+    await bounded(this.queue.close());
     this.redis.disconnect();
-    await this.store.close();
+    await bounded(this.store.close());
     if (!process.env.CHAOS_KEEP_DATABASE) await dropDatabase(ADMIN_URL, this.dbName).catch(() => {});
   }
 }
