@@ -199,15 +199,22 @@ export function perSecond(count: number, ms: number): number {
  * Redis or Postgres restart under a repetition spoils that repetition, not the whole run. Every
  * retry is printed and counted in `retries`.
  */
-export async function retrying<T>(label: string, body: () => Promise<T>, retries: { count: number }, attempts = 3): Promise<T> {
+export async function retrying<T>(label: string, body: () => Promise<T>, retries: { count: number }, attempts = 3, timeoutMs = 15 * 60_000): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await body();
+      // A query lost in a Postgres restart can leave a promise that never settles: time it out.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no result after ${timeoutMs / 60_000} min`)), timeoutMs);
+      });
+      return await Promise.race([body(), timeout]);
     } catch (err) {
       if (attempt >= attempts) throw err;
       retries.count++;
       console.error(`\n${label}: attempt ${attempt} failed (${err instanceof Error ? err.message : String(err)}); retrying in 3 s`);
       await sleep(3000);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -36,6 +36,8 @@ export interface BenchResult {
   revision: string;
   command: string;
   quick: boolean;
+  /** True while the run is still going (or was cut short): only the scenarios listed were measured. */
+  partial: boolean;
   machine: Machine;
   sizes: Sizes;
   scenarios: ScenarioResult[];
@@ -125,7 +127,7 @@ export function markdown(result: BenchResult): string {
   const table = (header: string[], body: string[][]) =>
     [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
   return [
-    `# turnlane benchmark, ${result.date}${result.quick ? ' (quick)' : ''}`,
+    `# turnlane benchmark, ${result.date}${result.quick ? ' (quick)' : ''}${result.partial ? ' (partial: the run did not finish)' : ''}`,
     '',
     `Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres}; Redis ${m.redis}.`,
     `Command: \`${result.command}\` at ${result.revision} (${Math.round(result.wallSeconds)} s). Each number: median of ${result.sizes.reps} repetitions after a warm-up, with min–max; P1–P5 alternate repetition by repetition. Repetitions retried after a failure: ${result.retriedRepetitions}.`,

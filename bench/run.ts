@@ -115,8 +115,13 @@ export async function runBench(argv: string[]): Promise<number> {
   };
   const results: ScenarioResult[] = [];
   const retries = { count: 0 };
+  const date = new Date().toISOString().slice(0, 10);
+  const dir = args.out ?? (args.quick ? mkdtempSync(join(tmpdir(), 'turnlane-bench-')) : fileURLToPath(new URL('./results/', import.meta.url)));
+  let host: Machine | undefined;
+  // Keeps the loop alive: a promise orphaned by a lost connection must hang (and time out), not end the process with 0.
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
-    const host = await machine(ctx);
+    host = await machine(ctx);
     console.error(`bench ${runId}: ${host.cpus} cores, ${host.memoryGb} GB, PostgreSQL ${host.postgres}, Redis ${host.redis}${args.quick ? ', quick' : ''}`);
     const alternating = ALTERNATING.filter((s) => args.scenarios.has(s.id));
     const solo = SOLO.filter((s) => args.scenarios.has(s.id));
@@ -152,6 +157,7 @@ export async function runBench(argv: string[]): Promise<number> {
     }
     progress.done();
   } finally {
+    clearInterval(keepAlive);
     await store.close();
     await sql.end();
     await benchDatabaseDrop(databaseUrl);
@@ -162,27 +168,36 @@ export async function runBench(argv: string[]): Promise<number> {
     ctx.medians.set(scenario.id, Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, v.median])));
     const metrics = scenario.metrics.filter((m) => summary[m.key]).map((m) => ({ ...m, ...summary[m.key]! }));
     results.push({ id: scenario.id, title: scenario.title, metrics, runs: list });
+    // Written after every scenario, so a run cut short still leaves what it measured.
+    persist(assemble(host!, true));
   }
 
-  const date = new Date().toISOString().slice(0, 10);
-  const host = await machineAfter(databaseUrl, redisUrl);
-  const result: BenchResult = {
-    date,
-    revision: gitRevision(),
-    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
-    quick: args.quick,
-    machine: host,
-    sizes,
-    scenarios: results,
-    verdicts: verdicts(results, sizes),
-    retriedRepetitions: retries.count,
-    wallSeconds: (performance.now() - started) / 1000,
-  };
-  const dir = args.out ?? (args.quick ? mkdtempSync(join(tmpdir(), 'turnlane-bench-')) : fileURLToPath(new URL('./results/', import.meta.url)));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${date}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(dir, `${date}.md`), markdown(result));
-  writeFileSync(join(dir, `${date}.svg`), svgChart(result));
+  function assemble(machineFacts: Machine, partial: boolean): BenchResult {
+    return {
+      date,
+      revision: gitRevision(),
+      command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+      quick: args.quick,
+      partial,
+      machine: machineFacts,
+      sizes,
+      scenarios: results,
+      verdicts: verdicts(results, sizes),
+      retriedRepetitions: retries.count,
+      wallSeconds: (performance.now() - started) / 1000,
+    };
+  }
+
+  function persist(result: BenchResult): void {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${date}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(join(dir, `${date}.md`), markdown(result));
+    writeFileSync(join(dir, `${date}.svg`), svgChart(result));
+  }
+
+  clearInterval(keepAlive);
+  const result = assemble(await machineAfter(databaseUrl, redisUrl), false);
+  persist(result);
   console.log(printable(result));
   console.log(`\nwritten: ${join(dir, date)}.{json,md,svg} (${Math.round(result.wallSeconds)} s)`);
 
