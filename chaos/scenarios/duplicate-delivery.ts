@@ -1,6 +1,7 @@
 /**
  * duplicate-delivery: every BullMQ job is added a second time under another job id, so each
- * batch is delivered twice. Postgres decides: DUP = 0.
+ * batch is delivered twice (BullMQ refuses ":" in custom job ids, hence "-duplicate"). Postgres
+ * decides: DUP = 0.
  */
 import { JOB_NAME } from '../../src/runtime/bullmq.js';
 import { sleep, type ChaosWorld } from '../harness.js';
@@ -18,7 +19,7 @@ export const duplicateDelivery: Scenario = {
         const fresh = [...world.accepted.values()].filter((b) => !duplicated.has(b.batchId));
         for (const b of fresh) duplicated.add(b.batchId);
         if (fresh.length > 0) {
-          await world.queue.addBulk(fresh.map((b) => ({ name: JOB_NAME, data: { sessionId: b.sessionId, batchId: b.batchId }, opts: { jobId: `${b.batchId}:duplicate` } })));
+          await world.queue.addBulk(fresh.map((b) => ({ name: JOB_NAME, data: { sessionId: b.sessionId, batchId: b.batchId }, opts: { jobId: `${b.batchId}-duplicate` } })));
         }
         await sleep(50);
       }
