@@ -60,7 +60,9 @@ function claimFence(fence: unknown, sessionId: string): LeaseFence {
  * The selecting-and-stamping statement. Candidates: the session's queued batches, available and
  * not held, by enqueueSeq, at most `limit`. The group: the head alone, or the head and the
  * directly following compatible `join` batches (same delivery policy and group key) up to the first
- * that is not; then the per-kind gate on the head. Rows touched: the stamped queued_batches rows
+ * that is not; then the per-kind gate on the head. A following `never` key has merge_key null:
+ * `is not distinct from` makes it a stop (with `=` the comparison was null, so it was joined;
+ * found by test/model). Rows touched: the stamped queued_batches rows
  * (claim columns, claim_count + 1). Always returns at least one row carrying `fence_ok` and
  * `picked_count`; stamped batches have a non-null `batch_id`, ordered by position.
  */
@@ -92,7 +94,7 @@ function claimStatement(tx: Tx, ctx: PgContext, input: ClaimInput, limit: number
       select coalesce(min(c.rn), ${limit}::bigint + 1) as rn
       from cand c cross join head h
       where c.rn > 1 and not (h.slot_policy = 'join' and h.merge_key is not null and not c.is_command
-        and c.slot_policy = 'join' and c.delivery_policy = h.delivery_policy and c.merge_key = h.merge_key)
+        and c.slot_policy = 'join' and c.delivery_policy = h.delivery_policy and c.merge_key is not distinct from h.merge_key)
     ), grp as (
       select c.batch_id, c.rn from cand c, head h, stop s where c.rn < s.rn and ${gate}
     ), picked as (
