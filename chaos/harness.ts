@@ -203,11 +203,11 @@ export class ChaosWorld {
     }
   }
 
-  /** Enqueues `perSession` inputs to each session, round by round, `concurrency` calls at a time. */
+  /** Enqueues `perSession` inputs to each session, round by round, 25 calls at a time; each text is its own source key. */
   async enqueueRounds(sessions: string[], perSession: number, text: (s: string, i: number) => string, pauseMs = 0): Promise<void> {
     for (let i = 0; i < perSession; i++) {
       for (let k = 0; k < sessions.length; k += 25) {
-        await Promise.all(sessions.slice(k, k + 25).map((s) => this.enqueue(s, text(s, i), `m${i}`)));
+        await Promise.all(sessions.slice(k, k + 25).map((s) => this.enqueue(s, text(s, i), text(s, i))));
       }
       if (pauseMs > 0) await sleep(pauseMs);
     }

@@ -35,10 +35,15 @@ export const drain: Scenario = {
         await world.startWorker();
       }
     })();
-    await world.enqueueRounds(sessions, smoke ? 8 : 15, (s, i) => `${s}/m${i}`, 200);
+    // Input keeps coming until every SIGTERM was sent, so each one lands while turns are running.
+    let round = 0;
+    while (sent < terms) {
+      await world.enqueueRounds(sessions, 1, (s) => `${s}/m${round}`, 300);
+      round++;
+    }
+    await terminator;
     const drained = await world.drained(smoke ? 90_000 : 180_000);
     done = true;
-    await terminator;
     if (unreleased > 0) failures.push(`${unreleased} leases still live under a worker that exited after SIGTERM`);
     if (!drained) failures.push('the sessions did not drain in time');
     return { extra: { sigterms: sent, unreleasedLeases: unreleased, drained }, failures };
