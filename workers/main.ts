@@ -70,8 +70,10 @@ function selectOwner(): LeaseOwner {
   return process.env.TURNLANE_OWNER_LIVENESS === 'opaque' ? { ...owner, liveness: { kind: 'opaque' } } : owner;
 }
 
+/** Reports to the parent; a parent that went away must not take the worker down with it. */
 function send(message: WorkerMessage): void {
-  process.send?.(message);
+  if (!process.connected) return;
+  process.send?.(message, undefined, undefined, () => {});
 }
 
 function reportEvents(worker: ReturnType<typeof createWorker>): void {
