@@ -68,7 +68,16 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
       // Turn work first: claimReady is null whenever the head is a session command, so asking for
       // the command only then keeps command-first order and saves one claim transaction (3 round
       // trips) on every turn: 1.1 → 0.1 command claims per turn in bench/profile.ts.
-      const ready = await store.queue.claimReady({ sessionId, fence, owner: options.owner, boundary: 'idle', ttlMs, maxBatches: options.maxBatchesPerTurn });
+      // maxAttempts also retires batches whose turns kept dying with their worker (counted at takeover).
+      const ready = await store.queue.claimReady({
+        sessionId,
+        fence,
+        owner: options.owner,
+        boundary: 'idle',
+        ttlMs,
+        maxBatches: options.maxBatchesPerTurn,
+        maxAttempts: options.maxAttempts,
+      });
       const command = ready ? null : await store.queue.claimLeadingSessionCommand({ sessionId, fence, owner: options.owner, ttlMs });
       const claim = ready ?? command;
       if (!claim) break;

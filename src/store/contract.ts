@@ -191,6 +191,13 @@ export interface ClaimReadyRequest {
   boundary: ClaimBoundary;
   ttlMs: number;
   maxBatches: number;
+  /**
+   * When given, the session's unheld queued batches whose failed attempts reached it are
+   * dead-lettered, with their last error, in the same transaction before the selection. Attempts
+   * count failed turns (`abandonClaim` with a failure) and interrupted ones (a claim that died with
+   * its holder's takeover), so a turn that keeps killing its worker ends as a dead letter too.
+   */
+  maxAttempts?: number;
 }
 
 export interface ClaimByBatchIdsRequest {

@@ -117,6 +117,12 @@ export function assertSessionMeta(meta: unknown): asserts meta is SessionMeta {
   else if (relation?.kind !== 'root') throw InvalidInputError.field('meta.relation.kind', "'root' or 'child'", describeValue(relation?.kind));
 }
 
+export function assertPositiveInteger(value: unknown, field: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw InvalidInputError.field(field, 'a positive integer', describeValue(value));
+  }
+}
+
 export function assertNonNegativeInteger(value: unknown, field: string): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw InvalidInputError.field(field, 'a non-negative integer', describeValue(value));

@@ -15,7 +15,8 @@ import type {
   LeaseOwner,
   QueuedWorkClaim,
 } from '../contract.js';
-import { assertBoundary, assertId, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { assertBoundary, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { exhaustedReason } from '../reasons.js';
 import { deadLetterRow } from './dead-letters.js';
 import { fenceValidate } from './leases.js';
 import { sessionRows } from './queue.js';
@@ -101,9 +102,22 @@ export function claimReady(state: MemoryState, req: ClaimReadyRequest): QueuedWo
   if (!Number.isSafeInteger(req.maxBatches)) throw InvalidInputError.field('maxBatches', 'an integer', describeValue(req.maxBatches));
   const now = storeNow(state);
   claimFenceValidate(state, req.sessionId, req.fence, now);
+  if (req.maxAttempts !== undefined) {
+    assertPositiveInteger(req.maxAttempts, 'maxAttempts');
+    deadLetterExhausted(state, req.sessionId, req.maxAttempts, now);
+  }
   const maxBatches = Math.min(req.maxBatches, state.limits.maxBatchesPerClaim);
   const rows = claimSelection(state, req.sessionId, req.boundary, maxBatches, now);
   return rows.length === 0 ? null : claimStamp(state, rows, req.sessionId, owner, req.ttlMs, now);
+}
+
+/** Dead-letters the session's unheld batches whose attempts reached `maxAttempts`, with their last error. */
+function deadLetterExhausted(state: MemoryState, sessionId: string, maxAttempts: number, now: number): void {
+  for (const row of sessionRows(state, sessionId)) {
+    if (row.attempts >= maxAttempts && !isBatchHeld(row, now)) {
+      deadLetterRow(state, row, row.lastError ?? exhaustedReason(row.attempts), now);
+    }
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { newSecretToken } from '../../ids.js';
 import type { LeaseClaimOutcome, LeaseFence, LeaseOwner, SessionLease } from '../contract.js';
 import { isProcessDead } from '../liveness.js';
 import { assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { INTERRUPTED_TURN } from '../reasons.js';
 import { copy, storeNow, type LeaseRow, type MemoryState } from './state.js';
 
 function isLeaseLive(row: LeaseRow, now: number): boolean {
@@ -61,10 +62,17 @@ function acquire(state: MemoryState, sessionId: string, owner: LeaseOwner, ttlMs
   return toLease(row);
 }
 
-/** Clears the claims `owner` holds on the session's batches; their claim counters stay. */
+/**
+ * Clears the claims `owner` holds on the session's batches and counts an interrupted attempt on
+ * each (their turn never reached a commit or an abandon); claim counters stay.
+ */
 function dropClaimsOf(state: MemoryState, sessionId: string, owner: LeaseOwner): void {
   for (const row of state.batches.values()) {
-    if (row.batch.sessionId === sessionId && row.claim && sameIdentity(row.claim.owner, owner)) row.claim = null;
+    if (row.batch.sessionId === sessionId && row.claim && sameIdentity(row.claim.owner, owner)) {
+      row.claim = null;
+      row.attempts += 1;
+      row.lastError = INTERRUPTED_TURN;
+    }
   }
 }
 

@@ -21,12 +21,12 @@ import type {
   LeaseOwner,
   QueuedWorkClaim,
 } from '../contract.js';
-import { assertBoundary, assertId, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { assertBoundary, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
 import { batchFromRow, type BatchRow } from './batch-rows.js';
 import type { Fragment, PgContext, Tx } from './context.js';
 import { Rollback, runStatement, runTransaction } from './errors.js';
 import { fenceMatches, leaseLockRow } from './leases.js';
-import { assertReason, batchesDeadLetter } from './queue.js';
+import { assertReason, batchesDeadLetter, batchesDeadLetterExhausted } from './queue.js';
 
 type Selection =
   | { kind: 'ready'; boundary: ClaimBoundary; maxBatches: number }
@@ -118,9 +118,13 @@ function claimStatement(tx: Tx, ctx: PgContext, input: ClaimInput, limit: number
  * Returns the claim, or null when nothing qualified or a selected row could not be stamped.
  * Fence not live: SessionLeaseExpiredError.
  */
-async function claimRun(ctx: PgContext, input: ClaimInput, limit: number): Promise<QueuedWorkClaim | null> {
+async function claimRun(ctx: PgContext, input: ClaimInput, limit: number, maxAttempts?: number): Promise<QueuedWorkClaim | null> {
   return runTransaction(ctx.sql, async (tx) => {
-    const [, rows] = await Promise.all([leaseLockRow(tx, input.sessionId), claimStatement(tx, ctx, input, limit)]);
+    const [, , rows] = await Promise.all([
+      leaseLockRow(tx, input.sessionId),
+      maxAttempts === undefined ? undefined : batchesDeadLetterExhausted(tx, ctx, input.sessionId, input.fence, maxAttempts),
+      claimStatement(tx, ctx, input, limit),
+    ]);
     const result = rows as unknown as StampedRow[];
     const first = result[0]!;
     if (!first.fence_ok) {
@@ -155,7 +159,8 @@ export async function batchClaimReady(ctx: PgContext, req: ClaimReadyRequest): P
   const maxBatches = Math.min(req.maxBatches, ctx.limits.maxBatchesPerClaim);
   // maxBatches <= 0 still validates the fence: the statement runs with an empty selection.
   const selection: Selection = { kind: 'ready', boundary: req.boundary, maxBatches };
-  return claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection }, Math.max(maxBatches, 0));
+  if (req.maxAttempts !== undefined) assertPositiveInteger(req.maxAttempts, 'maxAttempts');
+  return claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection }, Math.max(maxBatches, 0), req.maxAttempts);
 }
 
 /**

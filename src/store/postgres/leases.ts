@@ -5,6 +5,7 @@
 import { SessionLeaseExpiredError, StoreUnavailableError } from '../../errors.js';
 import { newSecretToken } from '../../ids.js';
 import { isProcessDead } from '../liveness.js';
+import { INTERRUPTED_TURN } from '../reasons.js';
 import type { LeaseClaimOutcome, LeaseFence, LeaseOwner, SessionLease } from '../contract.js';
 import { assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
 import { ownerFromColumns } from './batch-rows.js';
@@ -96,12 +97,13 @@ async function leaseUpsert(db: Db, ctx: PgContext, sessionId: string, owner: Lea
  * Drops the claims of a holder that is being taken over without having released (its lease
  * expired, it was provably dead, or it handed the session over): its fence is stale, so those
  * claims can never be completed, and while held they would hide the queue head from the new
- * holder, who would then run later input first. Used inside a statement whose CTEs `prev` (the
+ * holder, who would then run later input first. Each dropped claim counts an interrupted attempt
+ * on its batch (a turn that kills its worker must end as a dead letter). Used inside a statement whose CTEs `prev` (the
  * lease row before) and `up` (after) exist. Claim counters stay, so re-claims fence higher.
  */
 function claimsOfPreviousHolderDrop(db: Db, sessionId: string): Fragment {
   return db`update queued_batches b set claim_id = null, claim_token = null, claim_owner = null, claimed_at_ms = null,
-      claim_expires_at_ms = null
+      claim_expires_at_ms = null, attempts = b.attempts + 1, last_error = ${INTERRUPTED_TURN}
     from prev, up
     where b.session_id = ${sessionId} and prev.lease_token is not null and up.fencing_token > prev.fencing_token
       and b.claim_token is not null and b.claim_owner->>'ownerId' = prev.owner_id

@@ -4,11 +4,12 @@
  */
 import { InvalidInputError, StoreUnavailableError, describeValue } from '../../errors.js';
 import { newBatchId } from '../../ids.js';
-import type { DeadLetter, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
+import type { DeadLetter, LeaseFence, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
 import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
 import { batchFromRow, type BatchRow } from './batch-rows.js';
 import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
+import { fenceMatches } from './leases.js';
 import { draftAdmitted, draftRefusalRead } from './task-sessions.js';
 
 const MAX_REASON_LENGTH = 4096;
@@ -195,6 +196,28 @@ export async function batchesDeadLetter(db: Db, ctx: PgContext, sessionId: strin
     ), remembered as (${sourceKeysRemember(db, ctx, 'dead_lettered')})
     select * from letter order by enqueue_seq`;
   return rows.map(deadLetterFromRow);
+}
+
+/**
+ * Dead-letters the session's unheld batches whose attempts reached `maxAttempts`, each with its
+ * last error, when `fence` is live (run after the lease row lock, before a claim's selection).
+ * Rows touched: those queued_batches rows (deleted), dead_letters and source_keys rows.
+ */
+export function batchesDeadLetterExhausted(db: Db, ctx: PgContext, sessionId: string, fence: LeaseFence, maxAttempts: number): Fragment {
+  return db`
+    with gone as (
+      delete from queued_batches
+      where session_id = ${sessionId} and attempts >= ${maxAttempts} and not ${batchHeld(ctx)}
+        and exists (select 1 from session_leases where session_id = ${sessionId} and ${fenceMatches(ctx, fence)})
+      returning *
+    ), letter as (
+      insert into dead_letters (batch_id, session_id, reason, attempts, dead_lettered_at_ms, enqueue_seq, batch)
+      select batch_id, session_id, coalesce(last_error, 'failed ' || attempts || ' attempts'), attempts, ${ctx.clock.now()},
+        enqueue_seq, to_jsonb(gone)
+      from gone
+      returning batch_id
+    ), remembered as (${sourceKeysRemember(db, ctx, 'dead_lettered')})
+    select count(*) from letter`;
 }
 
 /** deadLetter: one queued, unheld batch of this session; null when missing, foreign or held. */
