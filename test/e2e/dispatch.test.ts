@@ -73,6 +73,7 @@ describe('dispatch through BullMQ to worker processes', () => {
     await f.producer.enqueueTurnInput({ sessionId: s, text: 'later', deliveryPolicy: 'after_current_turn_commit' });
     await drained(f, [s]);
     expect(await messages(f.store, s, 'assistant')).toEqual(['echo: first | meanwhile', 'echo: later']);
+    await waitFor(() => workers[0]!.messages.filter((m) => m.type === 'turn').length >= 2, 5000, 'the reports of both turns');
     const turns = workers[0]!.messages.filter((m) => m.type === 'turn');
     expect(turns.map((t) => (t.type === 'turn' ? t.midTurn : -1))).toEqual([1, 0]);
   });
@@ -111,6 +112,8 @@ describe('dispatch through BullMQ to worker processes', () => {
     await f.producer.enqueueTurnInput({ sessionId: s, text: 'now' });
     await drained(f, [s]);
     expect(await messages(f.store, s, 'user')).toEqual(['now', 'later']);
+    // The worker reports a turn over IPC just after its commit: wait for the report.
+    await waitFor(() => workers[0]!.messages.some((m) => m.type === 'turn' && m.headRevision === 2), 5000, 'the report of the second turn');
     const turn = workers[0]!.messages.find((m) => m.type === 'turn' && m.headRevision === 2);
     expect(turn?.type === 'turn' && turn.startLatencyMs[0]! >= 1500 - (delayed.enqueuedAtMs - now)).toBe(true);
   });
