@@ -66,6 +66,20 @@ const schema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** Active task sessions one agent may hold, checked atomically on create; 0: no cap. */
   MAX_ACTIVE_SESSIONS_PER_AGENT: int(0, 0),
+  /** Worker: TCP port of its own Prometheus /metrics on 127.0.0.1-or-HTTP_HOST; 0: no endpoint. */
+  WORKER_METRICS_PORT: int(0, 0),
+  /** Worker processes forked by the demo, tests and benchmarks report each turn to their parent over IPC. */
+  TURNLANE_REPORT_EVENTS: z.enum(['0', '1']).default('0'),
+  /** Worker handler: the demo agent, or `append-one` (one node per turn: the benchmark's handler). */
+  TURNLANE_HANDLER: z.enum(['demo', 'append-one']).default('demo'),
+  /** `append-one`: how long each turn holds before it commits (ms). */
+  TURNLANE_HANDLER_HOLD_MS: int(0, 0),
+  /** `opaque` makes this worker a lease owner nobody can prove dead, like one on another host (benchmarks). */
+  TURNLANE_OWNER_LIVENESS: z.enum(['local_process', 'opaque']).default('local_process'),
+  /** Demo: worker processes, simulated sessions and messages per session. */
+  DEMO_WORKERS: int(3, 1),
+  DEMO_SESSIONS: int(24, 1),
+  DEMO_MESSAGES: int(6, 1),
 });
 
 export type Config = z.infer<typeof schema>;

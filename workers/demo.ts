@@ -16,9 +16,7 @@ import type { RuntimeStore } from '../src/store/contract.js';
 import type { WorkerMessage } from './main.js';
 import { Progress, percentile, renderTable } from './terminal.js';
 
-const WORKERS = Number(process.env.DEMO_WORKERS ?? 3);
-const SESSIONS = Number(process.env.DEMO_SESSIONS ?? 24);
-const MESSAGES = Number(process.env.DEMO_MESSAGES ?? 6);
+const { DEMO_WORKERS: WORKERS, DEMO_SESSIONS: SESSIONS, DEMO_MESSAGES: MESSAGES } = loadConfig();
 
 interface Tally {
   turns: number;
@@ -127,7 +125,9 @@ async function startWorkers(count: number, thinkMs: number, tally: Tally): Promi
   const workers = Array.from({ length: count }, () =>
     fork(entry, [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DEMO_THINK_MS: String(thinkMs), TURNLANE_REPORT_EVENTS: '1' },
+      // The children read their configuration from this environment, like any worker process;
+      // they log warnings only, so the demo's own output stays readable.
+      env: { ...process.env, LOG_LEVEL: 'warn', DEMO_THINK_MS: String(thinkMs), TURNLANE_REPORT_EVENTS: '1' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   );

@@ -2,7 +2,10 @@
  * The worker process: `npm run worker` or `turnlane worker`. Configuration comes from the
  * environment (src/config.ts, .env.example).
  */
-import { loadConfig } from '../src/config.js';
+import { createServer } from 'node:http';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../src/config.js';
+import { createMetrics, observeRuntime } from '../src/metrics.js';
 import { createLogger } from '../src/logger.js';
 import { createPostgresStore } from '../src/store/postgres/index.js';
 import { createPostgresAttachmentStore } from '../src/store/postgres/attachments-content.js';
@@ -29,7 +32,7 @@ export async function runWorkerProcess(): Promise<void> {
   const store = createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS });
   const worker = createWorker({
     store,
-    handler: selectHandler(config.DEMO_THINK_MS),
+    handler: selectHandler(config),
     settings: { redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX },
     concurrency: config.WORKER_CONCURRENCY,
     leaseTtlMs: config.LEASE_TTL_MS,
@@ -41,33 +44,52 @@ export async function runWorkerProcess(): Promise<void> {
     stalledIntervalMs: config.STALLED_INTERVAL_MS,
     attachments: createPostgresAttachmentStore({ databaseUrl: config.DATABASE_URL }),
     logger: log,
-    owner: selectOwner(),
+    owner: selectOwner(config),
     useTools: toolPolicy(store),
   });
   exitOnSignals(async () => {
     await worker.close();
     await store.close();
   }, log);
-  if (process.send && process.env.TURNLANE_REPORT_EVENTS === '1') reportEvents(worker);
+  if (process.send && config.TURNLANE_REPORT_EVENTS === '1') reportEvents(worker);
+  if (config.WORKER_METRICS_PORT > 0) await serveMetrics(worker, config.HTTP_HOST, config.WORKER_METRICS_PORT, log);
   log.info({ ownerId: worker.owner.ownerId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
   send({ type: 'ready', pid: process.pid });
   await worker.run();
 }
 
-/**
- * Benchmark knobs, read here like TURNLANE_REPORT_EVENTS (they exist for bench/ and tests, not for
- * deployments): TURNLANE_HANDLER=append-one runs workers/append-one.ts instead of the demo agent,
- * holding each turn TURNLANE_HANDLER_HOLD_MS (default 0); TURNLANE_OWNER_LIVENESS=opaque makes this
- * process a lease owner whose liveness nobody can check, like a worker on another host.
- */
-function selectHandler(thinkMs: number): TurnHandler {
-  if (process.env.TURNLANE_HANDLER === 'append-one') return createAppendOneHandler({ holdMs: Number(process.env.TURNLANE_HANDLER_HOLD_MS ?? 0) });
-  return createDemoAgent({ thinkMs });
+/** Benchmark knobs (src/config.ts): the append-one handler instead of the demo agent. */
+function selectHandler(config: Config): TurnHandler {
+  if (config.TURNLANE_HANDLER === 'append-one') return createAppendOneHandler({ holdMs: config.TURNLANE_HANDLER_HOLD_MS });
+  return createDemoAgent({ thinkMs: config.DEMO_THINK_MS });
 }
 
-function selectOwner(): LeaseOwner {
+/** An opaque owner cannot be proven dead: a same-host takeover then waits for lease expiry, as across hosts. */
+function selectOwner(config: Config): LeaseOwner {
   const owner = defaultOwner();
-  return process.env.TURNLANE_OWNER_LIVENESS === 'opaque' ? { ...owner, liveness: { kind: 'opaque' } } : owner;
+  return config.TURNLANE_OWNER_LIVENESS === 'opaque' ? { ...owner, liveness: { kind: 'opaque' } } : owner;
+}
+
+/** The worker's own Prometheus endpoint: turns, commits, claims, takeovers, conflicts, dead letters. */
+async function serveMetrics(worker: ReturnType<typeof createWorker>, host: string, port: number, log: Logger): Promise<void> {
+  const metrics = createMetrics();
+  observeRuntime(metrics, worker.events);
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+      (err) => {
+        log.warn({ err }, 'metrics scrape failed');
+        res.writeHead(500).end();
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  server.unref();
+  log.info({ host, port }, 'worker metrics at /metrics');
 }
 
 /** Reports to the parent; a parent that went away must not take the worker down with it. */

@@ -3,6 +3,7 @@
  * real Redis and Postgres, each test in its own database and BullMQ prefix.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
 import type { RuntimeStore } from '../../src/store/contract.js';
 import { createRuntimeFixture, queueIsEmpty, type RuntimeFixture } from '../helpers/runtime.js';
 import { startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes.js';
@@ -147,4 +148,23 @@ describe('dispatch through BullMQ to worker processes', () => {
     expect(letters[0]!.reason).toContain('poison');
     expect(await messages(f.store, s, 'user')).toEqual(['fine']);
   });
+
+  it('serves the worker\'s own Prometheus metrics', async () => {
+    const port = await freePort();
+    const f = await setup({ WORKER_METRICS_PORT: String(port), HTTP_HOST: '127.0.0.1' });
+    await f.producer.enqueueTurnInput({ sessionId: 'metrics', text: 'count me' });
+    await drained(f, ['metrics']);
+    await waitFor(async () => /turnlane_turns_committed_total 1\b/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()), 5000, 'the committed turn in /metrics');
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(body).toMatch(/turnlane_commit_duration_seconds_count 1\b/);
+    expect(body).toMatch(/turnlane_enqueue_to_start_seconds_count 1\b/);
+  });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
