@@ -51,7 +51,14 @@ export const sessionLeases = pgTable(
     /** now + ttl on acquire, re-entry and renew; set to now by release. Live iff token set and > now. */
     expiresAtMs: ms('expires_at_ms').notNull(),
   },
-  (t) => [check('session_leases_fencing_positive', sql`${t.fencingToken} >= 1`)],
+  (t) => [
+    check('session_leases_fencing_positive', sql`${t.fencingToken} >= 1`),
+    // Held leases by host: a worker's scan for sessions of dead same-host processes. Partial, so
+    // released leases (most rows) stay out of it.
+    index('session_leases_held_host_idx')
+      .on(sql`(${t.liveness}->>'hostId')`)
+      .where(sql`${t.leaseToken} is not null`),
+  ],
 );
 
 /**

@@ -41,6 +41,7 @@ export async function runWorkerProcess(): Promise<void> {
     maxAttempts: config.MAX_ATTEMPTS,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
+    rescueIntervalMs: config.RESCUE_INTERVAL_MS,
     stalledIntervalMs: config.STALLED_INTERVAL_MS,
     attachments: createPostgresAttachmentStore({ databaseUrl: config.DATABASE_URL }),
     logger: log,

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { AttachmentStore, LeaseOwner, RuntimeStore } from '../store/contract.js';
+import type { AttachmentStore, LeaseOwner, RuntimeStore, SessionLease } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
 import { createInMemoryAttachmentStore } from '../store/attachments/index.js';
 import { currentProcessLiveness, isProcessDead } from '../store/liveness.js';
@@ -19,6 +19,7 @@ import { drainSession, type DrainReport } from './drain.js';
 import { RuntimeEvents } from './events.js';
 import { createProducer } from './producer.js';
 import { startReconciler, type Reconciler } from './reconciler.js';
+import { startRescue, type Rescue } from './rescue.js';
 import type { TurnHandler } from './turn.js';
 
 export interface WorkerOptions {
@@ -44,6 +45,11 @@ export interface WorkerOptions {
   jobLockMs?: number;
   /** How often BullMQ looks for jobs of dead workers. Default 5,000 ms (BullMQ's 30 s default would leave a killed worker's sessions idle that long). */
   stalledIntervalMs?: number;
+  /**
+   * How often this process looks for sessions held by dead processes of its own host and drains
+   * them at once (src/runtime/rescue.ts); 0 disables it. Default 1,000 ms: one indexed query.
+   */
+  rescueIntervalMs?: number;
   /** Reconciler period; 0 disables it in this process. Default 5,000 ms. */
   reconcileIntervalMs?: number;
   /** Content store for `turn.attachments`. Default: in-memory (pass a Postgres one in production). */
@@ -91,12 +97,33 @@ export function createWorker(options: WorkerOptions): TurnWorker {
     void commitFeedPublish(connection, settings.prefix, { type: 'commit', sessionId: e.sessionId, turnId: e.turnId, headRevision: e.headRevision }),
   );
   let reconciler: Reconciler | undefined;
+  let rescue: Rescue | undefined;
   let bullWorker: Worker<BatchJobData> | undefined;
 
   async function later(job: Job<BatchJobData>, token: string | undefined, delayMs: number): Promise<never> {
     const jitter = Math.random() * Math.min(100, delayMs / 2);
     await job.moveToDelayed(Date.now() + Math.max(1, Math.round(delayMs + jitter)), token);
     throw new DelayedError();
+  }
+
+  /** Runs turns under `lease` and releases it at the end. */
+  function drain(lease: SessionLease): Promise<DrainReport> {
+    return drainSession({
+      store,
+      handler: options.handler,
+      owner,
+      lease,
+      leaseTtlMs,
+      maxTurnsPerLease: options.maxTurnsPerLease ?? 16,
+      maxBatchesPerTurn: options.maxBatchesPerTurn ?? 16,
+      maxAttempts: options.maxAttempts ?? 3,
+      attachments,
+      shutdown: shutdown.signal,
+      hardStop: hardStop.signal,
+      useTools,
+      events,
+      log,
+    });
   }
 
   async function process(job: Job<BatchJobData>, token?: string): Promise<{ outcome: string; turns?: number }> {
@@ -125,22 +152,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
         const now = await store.clock.nowMs();
         return later(job, token, Math.min(busyRetryMs, Math.max(0, claimed.holder.expiresAtMs - now)));
       }
-      report = await drainSession({
-        store,
-        handler: options.handler,
-        owner,
-        lease: claimed.lease,
-        leaseTtlMs,
-        maxTurnsPerLease: options.maxTurnsPerLease ?? 16,
-        maxBatchesPerTurn: options.maxBatchesPerTurn ?? 16,
-        maxAttempts: options.maxAttempts ?? 3,
-        attachments,
-        shutdown: shutdown.signal,
-        hardStop: hardStop.signal,
-        useTools,
-        events,
-        log,
-      });
+      report = await drain(claimed.lease);
     } finally {
       draining.delete(sessionId);
     }
@@ -171,6 +183,8 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       bullWorker.on('error', (err) => log.error({ err }, 'BullMQ worker error'));
       const interval = options.reconcileIntervalMs ?? 5_000;
       if (interval > 0) reconciler = startReconciler({ store, queue, producer, owner, intervalMs: interval, events, log });
+      const rescueEvery = options.rescueIntervalMs ?? 1_000;
+      if (rescueEvery > 0) rescue = startRescue({ store, owner, leaseTtlMs, intervalMs: rescueEvery, draining, drain, events, log });
       await bullWorker.run();
     },
     async close() {
@@ -179,6 +193,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       const grace = setTimeout(() => hardStop.abort('shutdown'), options.shutdownGraceMs ?? 10_000);
       try {
         await reconciler?.stop();
+        await rescue?.stop();
         await bullWorker?.close();
       } finally {
         clearTimeout(grace);

@@ -442,6 +442,12 @@ export interface RuntimeStore {
     /** For operators; null when the session was never leased. */
     get(sessionId: string): Promise<SessionLease | null>;
     transfer(fence: LeaseFence, nextOwner: LeaseOwner, ttlMs: number): Promise<SessionLease>;
+    /**
+     * Live leases whose holder's liveness is `local_process` on `hostId` and `bootId`, at most
+     * `limit` (1–1,000), by session id: what a worker checks to reclaim at once the sessions of a
+     * process on its host that died. Includes tokens (reclaim needs the exact holder): not for operators.
+     */
+    listLiveOnHost(req: { hostId: string; bootId: string; limit: number }): Promise<SessionLease[]>;
   };
   readonly queue: {
     enqueue(draft: QueuedWorkBatchDraft): Promise<QueuedWorkBatch>;

@@ -117,6 +117,16 @@ export function assertSessionMeta(meta: unknown): asserts meta is SessionMeta {
   else if (relation?.kind !== 'root') throw InvalidInputError.field('meta.relation.kind', "'root' or 'child'", describeValue(relation?.kind));
 }
 
+/** `leases.listLiveOnHost`'s request: host and boot ids as in a liveness record, a limit of 1–1,000. */
+export function assertHostQuery(req: unknown): asserts req is { hostId: string; bootId: string; limit: number } {
+  const r = (typeof req === 'object' && req !== null ? req : {}) as Record<string, unknown>;
+  assertId(r.hostId, 'hostId');
+  assertId(r.bootId, 'bootId');
+  if (typeof r.limit !== 'number' || !Number.isSafeInteger(r.limit) || r.limit < 1 || r.limit > 1000) {
+    throw InvalidInputError.field('limit', 'an integer from 1 to 1000', describeValue(r.limit));
+  }
+}
+
 export function assertPositiveInteger(value: unknown, field: string): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw InvalidInputError.field(field, 'a positive integer', describeValue(value));

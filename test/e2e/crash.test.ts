@@ -144,4 +144,34 @@ describe('crash recovery', () => {
     await f.producer.enqueueTurnInput({ sessionId: 'after-zombie', text: 'ok' });
     await waitFor(() => queueIsEmpty(f.store, ['after-zombie']), 20_000, 'the recovered workers to serve new input');
   }, 120_000);
+
+  it('rescues the sessions of a SIGKILLed worker on the same host before their leases expire', async () => {
+    fixture = await createRuntimeFixture();
+    const f = fixture;
+    // A long TTL: only the same-host rescue (reclaim of a provably dead holder) can explain a fast resume.
+    const env = f.env({ DEMO_THINK_MS: '800', LEASE_TTL_MS: '20000', RECONCILE_INTERVAL_MS: '0', STALLED_INTERVAL_MS: '5000', LOG_LEVEL: 'fatal' });
+    const a = await startWorkerProcess(env);
+    workers.push(a);
+    const sessions = ['rescue-0', 'rescue-1', 'rescue-2'];
+    for (const s of sessions) await f.producer.enqueueTurnInput({ sessionId: s, text: 'long turn' });
+    await waitFor(async () => (await Promise.all(sessions.map((s) => f.store.leases.get(s)))).every((l) => Boolean(l?.leaseToken)), 10_000, 'worker A to hold every session');
+    const before = await Promise.all(sessions.map((s) => f.store.leases.get(s)));
+    const b = await startWorkerProcess(env);
+    workers.push(b);
+    a.kill('SIGKILL');
+    await a.exited;
+    const killedAtMs = await f.store.clock.nowMs();
+    await waitFor(() => queueIsEmpty(f.store, sessions), 30_000, 'worker B to finish the rescued sessions');
+    for (const [i, s] of sessions.entries()) {
+      const { users, assistants, head } = await userTexts(f.store, s);
+      expect(users).toEqual(['long turn']);
+      expect(assistants).toBe(head);
+      const rescued = b.messages.find((m) => m.type === 'takeover' && m.sessionId === s);
+      expect(rescued?.type === 'takeover' && rescued.fencingToken).toBe(before[i]!.fencingToken + 1);
+    }
+    // Taken over (store time) within a few rescue intervals of the kill: well before BullMQ's stalled
+    // check could hand the dead worker's jobs on (10 s job lock) and before the leases expire (20 s).
+    const after = await Promise.all(sessions.map((s) => f.store.leases.get(s)));
+    for (const lease of after) expect(lease!.claimedAtMs - killedAtMs).toBeLessThan(5_000);
+  }, 60_000);
 });

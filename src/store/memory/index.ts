@@ -16,7 +16,7 @@ import {
 import { claimAbandon, claimByBatchIds, claimLeadingSessionCommand, claimReady, claimRenew } from './claims.js';
 import { sessionCommit } from './commits.js';
 import { queueDeadLetter, queueListDeadLetters, queueRequeueDeadLetter } from './dead-letters.js';
-import { leaseGet, leaseReclaim, leaseRelease, leaseRenew, leaseTransfer, leaseTryClaim } from './leases.js';
+import { leaseGet, leaseListLiveOnHost, leaseReclaim, leaseRelease, leaseRenew, leaseTransfer, leaseTryClaim } from './leases.js';
 import { operatorGetSession, operatorListSessions, operatorRecentCommits } from './operator.js';
 import { maintenanceGcUnreachable, maintenanceTombstoneNodes, maintenanceVacuum } from './maintenance.js';
 import { queueCancel, queueEnqueue, queueGet, queueList, queueListPending, queueScan } from './queue.js';
@@ -66,6 +66,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       release: async (completion) => leaseRelease(state, completion),
       get: async (sessionId) => leaseGet(state, sessionId),
       transfer: async (fence, nextOwner, ttlMs) => leaseTransfer(state, fence, nextOwner, ttlMs),
+      listLiveOnHost: async (req) => leaseListLiveOnHost(state, req),
     },
     queue: {
       enqueue: async (draft) => queueEnqueue(state, draft),

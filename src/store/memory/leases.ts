@@ -6,7 +6,7 @@ import { SessionLeaseExpiredError } from '../../errors.js';
 import { newSecretToken } from '../../ids.js';
 import type { LeaseClaimOutcome, LeaseFence, LeaseOwner, SessionLease } from '../contract.js';
 import { isProcessDead } from '../liveness.js';
-import { assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { assertHostQuery, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
 import { INTERRUPTED_TURN } from '../reasons.js';
 import { copy, storeNow, type LeaseRow, type MemoryState } from './state.js';
 
@@ -175,4 +175,18 @@ export function leaseTransfer(state: MemoryState, fence: LeaseFence, nextOwner: 
   const now = storeNow(state);
   const row = fenceValidate(state, parsed, now);
   return acquire(state, row.sessionId, parsedOwner, ttlMs, now);
+}
+
+/** Live leases of `local_process` owners on this host and boot, by session id, at most `limit`. */
+export function leaseListLiveOnHost(state: MemoryState, req: { hostId: string; bootId: string; limit: number }): SessionLease[] {
+  assertHostQuery(req);
+  const now = storeNow(state);
+  return [...state.leases.values()]
+    .filter((row) => {
+      const l = row.owner.liveness;
+      return isLeaseLive(row, now) && l?.kind === 'local_process' && l.hostId === req.hostId && l.bootId === req.bootId;
+    })
+    .sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0))
+    .slice(0, req.limit)
+    .map(toLease);
 }

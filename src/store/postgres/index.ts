@@ -10,7 +10,7 @@ import { batchClaimByIds, batchClaimLeadingCommand, batchClaimReady, claimAbando
 import { StoreClock } from './clock.js';
 import { sessionCommit } from './commits.js';
 import type { PgContext } from './context.js';
-import { leaseGet, leaseReclaim, leaseRelease, leaseRenew, leaseTransfer, leaseTryClaim } from './leases.js';
+import { leaseGet, leaseListLiveOnHost, leaseReclaim, leaseRelease, leaseRenew, leaseTransfer, leaseTryClaim } from './leases.js';
 import { checkpointsCollect, nodesTombstone, storeVacuum } from './maintenance.js';
 import {
   batchCancel,
@@ -75,6 +75,7 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       release: (completion) => leaseRelease(ctx, completion),
       get: (sessionId) => leaseGet(ctx, sessionId),
       transfer: (fence, nextOwner, ttlMs) => leaseTransfer(ctx, fence, nextOwner, ttlMs),
+      listLiveOnHost: (req) => leaseListLiveOnHost(ctx, req),
     },
     queue: {
       enqueue: (draft) => queueEnqueue(ctx, draft),

@@ -7,7 +7,7 @@ import { newSecretToken } from '../../ids.js';
 import { isProcessDead } from '../liveness.js';
 import { INTERRUPTED_TURN } from '../reasons.js';
 import type { LeaseClaimOutcome, LeaseFence, LeaseOwner, SessionLease } from '../contract.js';
-import { assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { assertHostQuery, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
 import { ownerFromColumns } from './batch-rows.js';
 import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement, runTransaction } from './errors.js';
@@ -265,4 +265,20 @@ export async function leaseTransfer(ctx: PgContext, fence: LeaseFence, nextOwner
   );
   if (!rows[0]) throw new SessionLeaseExpiredError(`the lease of ${parsed.sessionId} is not live under this fence`, { sessionId: parsed.sessionId });
   return leaseFromRow(rows[0]);
+}
+
+/**
+ * listLiveOnHost: live leases held by `local_process` owners on this host and boot, by session id.
+ * Rows touched: none (partial index session_leases_held_host_idx).
+ */
+export async function leaseListLiveOnHost(ctx: PgContext, req: { hostId: string; bootId: string; limit: number }): Promise<SessionLease[]> {
+  assertHostQuery(req);
+  const rows = await runStatement(
+    () => ctx.sql<LeaseRow[]>`
+      select * from session_leases
+      where lease_token is not null and (liveness->>'hostId') = ${req.hostId} and liveness->>'kind' = 'local_process'
+        and liveness->>'bootId' = ${req.bootId} and expires_at_ms > ${ctx.clock.now()}
+      order by session_id limit ${req.limit}`,
+  );
+  return rows.map(leaseFromRow);
 }

@@ -1,0 +1,1 @@
+CREATE INDEX "session_leases_held_host_idx" ON "session_leases" USING btree (("liveness"->>'hostId')) WHERE "session_leases"."lease_token" is not null;

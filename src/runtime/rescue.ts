@@ -1,0 +1,81 @@
+/**
+ * Same-host rescue: a worker process that dies (SIGKILL, OOM, a handler that exits) leaves its
+ * sessions leased until the TTL, and their BullMQ jobs active until BullMQ's stalled check (lock
+ * 10 s + check 5 s). Every worker looks, once per interval, for live leases held by a process of
+ * its own host and boot that no longer exists, reclaims them (fencing + 1; the dead holder's claims
+ * die and count an interrupted attempt) and drains them at once. Jobs left behind find their
+ * batches gone and finish. Other hosts cannot prove a holder dead and wait for lease expiry.
+ */
+import type { Logger } from 'pino';
+import type { LeaseOwner, RuntimeStore, SessionLease } from '../store/contract.js';
+import { leaseFence } from '../store/drafts.js';
+import { isProcessDead } from '../store/liveness.js';
+import type { RuntimeEvents } from './events.js';
+import { RECONCILER_LEASE_ID } from './reconciler.js';
+
+/** Sessions one scan looks at: a dead process held at most its concurrency's worth. */
+const SCAN_LIMIT = 200;
+
+export interface RescueOptions {
+  store: RuntimeStore;
+  owner: LeaseOwner;
+  leaseTtlMs: number;
+  intervalMs: number;
+  /** Sessions this process is draining; a rescued one is added while it drains. */
+  draining: Set<string>;
+  /** Runs the drain of a reclaimed lease (and releases it at the end). */
+  drain(lease: SessionLease): Promise<unknown>;
+  events: RuntimeEvents;
+  log: Logger;
+}
+
+export interface Rescue {
+  stop(): Promise<void>;
+}
+
+export function startRescue(options: RescueOptions): Rescue {
+  const { store, owner, log } = options;
+  const me = owner.liveness;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  async function rescueOne(holder: SessionLease): Promise<void> {
+    const { sessionId } = holder;
+    if (options.draining.has(sessionId) || sessionId === RECONCILER_LEASE_ID) return;
+    if (!isProcessDead(holder.owner.liveness, me)) return;
+    options.draining.add(sessionId);
+    try {
+      const claimed = await store.leases.reclaim(sessionId, owner, leaseFence(holder), options.leaseTtlMs);
+      if (claimed.kind !== 'acquired') return;
+      options.events.emit('lease_takeover', { sessionId, fencingToken: claimed.lease.fencingToken });
+      log.info({ sessionId, fencingToken: claimed.lease.fencingToken, deadOwnerId: holder.owner.ownerId }, 'rescued a session of a dead process on this host');
+      await options.drain(claimed.lease);
+    } finally {
+      options.draining.delete(sessionId);
+    }
+  }
+
+  async function scan(): Promise<void> {
+    if (me?.kind !== 'local_process') return;
+    try {
+      const held = await store.leases.listLiveOnHost({ hostId: me.hostId, bootId: me.bootId, limit: SCAN_LIMIT });
+      const dead = held.filter((l) => l.owner.ownerId !== owner.ownerId || l.owner.incarnationId !== owner.incarnationId);
+      await Promise.all(dead.map((holder) => rescueOne(holder).catch((err) => log.warn({ err, sessionId: holder.sessionId }, 'rescue failed'))));
+    } catch (err) {
+      log.warn({ err }, 'rescue scan failed; next scan in one interval');
+    }
+  }
+
+  const timer = setInterval(() => {
+    if (!running && !stopped) running = scan().finally(() => (running = undefined));
+  }, options.intervalMs);
+  timer.unref();
+
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
