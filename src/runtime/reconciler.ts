@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { LeaseOwner, QueuedBatchRef, RuntimeStore } from '../store/contract.js';
 import type { BatchJobData } from './bullmq.js';
 import type { RuntimeEvents } from './events.js';
+import { startPeriodic, type Periodic } from './periodic.js';
 import type { Producer } from './producer.js';
 
 /** The lease that elects the reconciler leader. Not a conversation: no batch is ever enqueued to it. */
@@ -36,9 +37,7 @@ export interface ReconcileReport {
   deadLettered: number;
 }
 
-export interface Reconciler {
-  stop(): Promise<void>;
-}
+export type Reconciler = Periodic;
 
 /** One pass over the whole queue. Safe to run anywhere at any time: every fix is idempotent. */
 export async function reconcileOnce(options: Omit<ReconcilerOptions, 'intervalMs' | 'owner'>): Promise<ReconcileReport> {
@@ -77,8 +76,6 @@ export async function reconcileOnce(options: Omit<ReconcilerOptions, 'intervalMs
 
 export function startReconciler(options: ReconcilerOptions): Reconciler {
   const { store, owner, log } = options;
-  let stopped = false;
-  let running: Promise<void> | undefined;
 
   async function tick(): Promise<void> {
     try {
@@ -95,16 +92,5 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
     }
   }
 
-  const timer = setInterval(() => {
-    if (!running && !stopped) running = tick().finally(() => (running = undefined));
-  }, options.intervalMs);
-  timer.unref();
-
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(options.intervalMs, tick);
 }

@@ -11,6 +11,7 @@ import type { LeaseOwner, RuntimeStore, SessionLease } from '../store/contract.j
 import { leaseFence } from '../store/drafts.js';
 import { isProcessDead } from '../store/liveness.js';
 import type { RuntimeEvents } from './events.js';
+import { startPeriodic, type Periodic } from './periodic.js';
 import { RECONCILER_LEASE_ID } from './reconciler.js';
 
 /** Sessions one scan looks at: a dead process held at most its concurrency's worth. */
@@ -29,15 +30,11 @@ export interface RescueOptions {
   log: Logger;
 }
 
-export interface Rescue {
-  stop(): Promise<void>;
-}
+export type Rescue = Periodic;
 
 export function startRescue(options: RescueOptions): Rescue {
   const { store, owner, log } = options;
   const me = owner.liveness;
-  let running: Promise<void> | undefined;
-  let stopped = false;
 
   async function rescueOne(holder: SessionLease): Promise<void> {
     const { sessionId } = holder;
@@ -66,16 +63,5 @@ export function startRescue(options: RescueOptions): Rescue {
     }
   }
 
-  const timer = setInterval(() => {
-    if (!running && !stopped) running = scan().finally(() => (running = undefined));
-  }, options.intervalMs);
-  timer.unref();
-
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(options.intervalMs, scan);
 }

@@ -1,8 +1,7 @@
 /** The CLI as a process (`bin/turnlane.mjs`): output, --json, one-line errors and exit codes. */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntimeFixture, type RuntimeFixture } from '../helpers/runtime.js';
-import { BIN } from '../helpers/server.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 
 let f: RuntimeFixture;
 
@@ -13,15 +12,8 @@ afterAll(async () => {
   await f?.cleanup();
 });
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...f.env(), LOG_LEVEL: 'silent', API_KEY_SHA256: '', OPERATOR_CREDENTIALS: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(f, args, env);
 }
 
 describe('turnlane CLI', () => {
