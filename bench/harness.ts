@@ -78,7 +78,7 @@ export const QUICK: Sizes = {
   growthQueued: [1_000, 5_000],
   growthClaims: 50,
   growthSessions: [5, 200],
-  growthInputs: 400,
+  growthInputs: 2_000,
   growthWindowMs: 1000,
   takeoverSessions: 5,
   leaseTtlMs: 3000,
