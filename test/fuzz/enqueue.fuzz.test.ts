@@ -94,6 +94,8 @@ describe('fuzz: enqueue', () => {
     it(`${backend}: only InvalidInputError or a valid batch; a refusal writes nothing; the store keeps serving`, async () => {
       const { store } = stores.find((s) => s.name === backend)!;
       let sourceKeySerial = 0;
+      // A generator can repeat a constant source key across runs: the second is a replay of the first.
+      const accepted = new Map<string, string>();
       await fc.assert(
         fc.asyncProperty(anyInput, async (input) => {
           // A fresh source key per run, so a valid draft is written rather than answered from memory.
@@ -111,6 +113,14 @@ describe('fuzz: enqueue', () => {
             return;
           }
           expectWellFormed(result, input as Record<string, unknown>);
+          const key = result.sourceKey === null ? undefined : JSON.stringify([result.sessionId, result.sourceKey]);
+          const first = key === undefined ? undefined : accepted.get(key);
+          if (first !== undefined) {
+            expect(result.batchId, 'a source-key replay returns the first batch').toBe(first);
+            expect(await footprint(store), 'a source-key replay wrote a batch').toBe(before);
+            return;
+          }
+          if (key !== undefined) accepted.set(key, result.batchId);
           expect(await footprint(store)).toBe(before + 1);
         }),
         { numRuns: RUNS },
