@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { InvalidInputError, describeValue } from '../errors.js';
 import { newSessionId } from '../ids.js';
-import type { CreateTaskSessionRequest, DataSensitivity, TaskSessionFilter, TaskSessionStatus, UseToolsOptions } from './policy-types.js';
+import type { CreateTaskSessionRequest, DataSensitivity, TaskSession, TaskSessionFilter, TaskSessionStatus, UseToolsOptions } from './policy-types.js';
 import { assertId, assertSessionId, parseWith } from './validate.js';
 
 /**
@@ -53,18 +53,7 @@ const createSchema = z.object({
 });
 
 /** A create request after validation, with every default filled in and the session id chosen. */
-export interface NormalizedTaskSessionRequest {
-  sessionId: string;
-  agentId: string;
-  delegationChainSnapshot: string[];
-  declaredIntent: string;
-  authorizedTools: string[];
-  callBudget: number;
-  rateLimitPerWindow: number | null;
-  rateLimitWindowSecs: number;
-  timeLimitMs: number;
-  dataSensitivityCeiling: DataSensitivity;
-}
+export type NormalizedTaskSessionRequest = Omit<TaskSession, 'callsMade' | 'status' | 'createdAtMs' | 'expiresAtMs' | 'closedAtMs'>;
 
 export function normalizeTaskSessionRequest(request: CreateTaskSessionRequest): NormalizedTaskSessionRequest {
   const parsed = parseWith(createSchema, request, 'request');
