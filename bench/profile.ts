@@ -13,7 +13,8 @@ import { redisConnection } from '../src/runtime/bullmq.js';
 import { createWorker } from '../src/runtime/worker.js';
 import type { RuntimeStore } from '../src/store/contract.js';
 import { createPostgresStore } from '../src/store/postgres/index.js';
-import { benchBatchesSeed, benchDatabaseDrop } from '../src/store/postgres/bench-seed.js';
+import { readFileSync } from 'node:fs';
+import { benchBatchesSeed, benchDatabaseActivity, benchDatabaseDrop } from '../src/store/postgres/bench-seed.js';
 import { renderTable } from '../workers/terminal.js';
 import { createAppendOneHandler } from '../workers/append-one.js';
 import { FULL, runQueue, waitFor, type BenchContext } from './harness.js';
@@ -54,6 +55,16 @@ async function commandStats(redis: ReturnType<typeof redisConnection>): Promise<
   return out;
 }
 
+/** CPU milliseconds (user + system) a process has used, from /proc (0 when it is gone). */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 async function main(): Promise<void> {
   const sessions = Number(process.argv[2] ?? 200);
   const perSession = Number(process.argv[3] ?? 10);
@@ -86,10 +97,17 @@ async function main(): Promise<void> {
     const running = worker.run();
     await rq.publishSeeded('prof', sessions, perSession);
     const beforeRedis = await commandStats(redis);
+    const beforeDb = await benchDatabaseActivity(sql);
+    const beforeBackendCpu = new Map(beforeDb.backendPids.map((pid) => [pid, processCpuMs(pid)]));
     stats.clear();
+    const beforeCpu = process.cpuUsage();
     const started = performance.now();
     await waitFor('profile turns', () => turns, sessions * perSession, 600_000);
     const ms = performance.now() - started;
+    const cpu = process.cpuUsage(beforeCpu);
+    const afterDb = await benchDatabaseActivity(sql);
+    // Backends opened during the run started from 0 CPU; those of before count their difference.
+    const postgresCpuMs = afterDb.backendPids.reduce((sum, pid) => sum + processCpuMs(pid) - (beforeBackendCpu.get(pid) ?? 0), 0);
     const afterRedis = await commandStats(redis);
     await worker.close();
     await running;
@@ -101,6 +119,11 @@ async function main(): Promise<void> {
       .map(([name, s]) => [name, String(s.calls), (s.calls / total).toFixed(2), (s.ms / s.calls).toFixed(2), ((s.ms / total)).toFixed(2)]);
     console.log(`${total} turns in ${(ms / 1000).toFixed(1)} s = ${((total * 1000) / ms).toFixed(0)} turns/s, one in-process worker, concurrency 16`);
     console.log(renderTable(['store call', 'calls', 'per turn', 'ms per call', 'ms per turn (summed over slots)'], rows));
+    const perTurn = (x: number) => (x / total).toFixed(3);
+    console.log(
+      `per turn: worker CPU ${perTurn((cpu.user + cpu.system) / 1000)} ms, Postgres backends' CPU ${perTurn(postgresCpuMs)} ms, ` +
+        `Postgres transactions ${perTurn(afterDb.transactions - beforeDb.transactions - 2)}`,
+    );
     const redisRows = [...afterRedis.entries()]
       .map(([cmd, n]) => [cmd, n - (beforeRedis.get(cmd) ?? 0)] as const)
       .filter(([, n]) => n > 0)

@@ -9,14 +9,17 @@ import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 export interface RaceFixture {
   stores: RuntimeStore[];
+  /** The fixture database (set in beforeAll). */
+  databaseUrl: string;
 }
 
 /** Registers beforeAll/afterAll hooks that open `count` store instances on one fresh database. */
 export function raceStores(count: number, connectionsEach = 2): RaceFixture {
-  const fixture: RaceFixture = { stores: [] };
+  const fixture: RaceFixture = { stores: [], databaseUrl: '' };
   let db: TestDatabase | undefined;
   beforeAll(async () => {
     db = await createTestDatabase();
+    fixture.databaseUrl = db.url;
     for (let i = 0; i < count; i++) fixture.stores.push(createPostgresStore({ databaseUrl: db.url, maxConnections: connectionsEach }));
     // Open every pool before the first trial, so the first race is not a race of connection setup.
     await Promise.all(fixture.stores.map((s) => s.clock.nowMs()));

@@ -153,3 +153,19 @@ export async function ceilingCommit(sql: Sql, sessionId: string, batchId: string
     ]);
   });
 }
+
+/** Activity of the current database: its backends' process ids and its transactions so far. */
+export interface BenchDatabaseActivity {
+  backendPids: number[];
+  transactions: number;
+}
+
+/** For bench/profile.ts: which server processes work for this database, and how many transactions it ran. */
+export async function benchDatabaseActivity(sql: Sql): Promise<BenchDatabaseActivity> {
+  const pids = await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database()`;
+  // pg_stat_database lags behind by up to stats_fetch_consistency's snapshot; clear it first.
+  await sql`select pg_stat_clear_snapshot()`;
+  const [row] = await sql<{ n: number }[]>`
+    select (xact_commit + xact_rollback)::bigint as n from pg_stat_database where datname = current_database()`;
+  return { backendPids: pids.map((p) => p.pid), transactions: row?.n ?? 0 };
+}

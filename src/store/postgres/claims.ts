@@ -2,11 +2,12 @@
  * Claims on queued work in Postgres (spec 02 "Queued work"): claimReady, claimByBatchIds,
  * claimLeadingSessionCommand, renewClaim, abandonClaim.
  *
- * A claim is one transaction: BEGIN; the lease row lock and the selecting-and-stamping CTE sent
- * together (pipelined, one round trip); COMMIT. The CTE re-checks the fence after the lock is
- * held, selects the group with a window over the session's candidates (index
- * (session_id, enqueue_seq)), and stamps it; if any selected row could not be stamped (a
- * concurrent cancel or claim changed it) the transaction rolls back and the claim is null.
+ * A claim is one autocommit statement, one round trip. It locks the lease row (FOR UPDATE, so the
+ * fence is checked against the newest committed lease: a takeover that commits while the claim
+ * waits makes the fence fail), selects the group with a window over the session's candidates
+ * (index (session_id, enqueue_seq)) and stamps it; if any selected row could not be stamped (a
+ * concurrent cancel or claim changed it since the statement's snapshot) the statement undoes
+ * itself with turnlane_refuse and the claim is null.
  */
 import { InvalidInputError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError, describeValue } from '../../errors.js';
 import { newClaimId, newSecretToken } from '../../ids.js';
@@ -22,11 +23,11 @@ import type {
   QueuedWorkClaim,
 } from '../contract.js';
 import { assertBoundary, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
-import { batchFromRow, type BatchRow } from './batch-rows.js';
+import { claimedBatchFromRow, type BatchRow } from './batch-rows.js';
 import type { Fragment, PgContext, Tx } from './context.js';
-import { Rollback, runStatement, runTransaction } from './errors.js';
-import { fenceMatches, leaseLockRow } from './leases.js';
-import { assertReason, batchesDeadLetter, batchesDeadLetterExhausted } from './queue.js';
+import { isRefusal, refuse, runStatement, runTransaction } from './errors.js';
+import { fenceMatches } from './leases.js';
+import { assertReason, batchesDeadLetter, exhaustedDeadLetterSteps } from './queue.js';
 
 type Selection =
   | { kind: 'ready'; boundary: ClaimBoundary; maxBatches: number }
@@ -41,7 +42,7 @@ interface ClaimInput {
   selection: Selection;
 }
 
-type StampedRow = BatchRow & { picked_count: number; fence_ok: boolean; rn: number | null };
+type StampedRow = BatchRow & { fence_ok: boolean; rn: number | null };
 
 function assertRequest(req: unknown): asserts req is Record<string, unknown> {
   if (typeof req !== 'object' || req === null) throw InvalidInputError.field('req', 'an object', describeValue(req));
@@ -57,34 +58,39 @@ function claimFence(fence: unknown, sessionId: string): LeaseFence {
 }
 
 /**
- * The selecting-and-stamping statement. Candidates: the session's queued batches, available and
- * not held, by enqueueSeq, at most `limit`. The group: the head alone, or the head and the
- * directly following compatible `join` batches (same delivery policy and group key) up to the first
- * that is not; then the per-kind gate on the head. A following `never` key has merge_key null:
- * `is not distinct from` makes it a stop (with `=` the comparison was null, so it was joined;
- * found by test/model). Rows touched: the stamped queued_batches rows
- * (claim columns, claim_count + 1). Always returns at least one row carrying `fence_ok` and
- * `picked_count`; stamped batches have a non-null `batch_id`, ordered by position.
+ * The claim statement. The fence: the lease row, locked, matching the fence. With `maxAttempts`,
+ * the session's unheld batches at that many attempts are dead-lettered first and are no
+ * candidates. Candidates: the session's queued batches, available and not held, by enqueueSeq, at
+ * most `limit`. The group: the head alone, or the head and the directly following compatible `join`
+ * batches (same delivery policy and group key) up to the first that is not; then the per-kind
+ * gate on the head. A following `never` key has merge_key null: `is not distinct from` makes it a
+ * stop (with `=` the comparison was null, so it was joined; found by test/model). Rows touched:
+ * the lease row (locked), the stamped queued_batches rows (claim columns, claim_count + 1), dead
+ * letters. Always returns at least one row carrying `fence_ok`; stamped batches have a non-null
+ * `batch_id`, ordered by position. Refuses itself ('claim_race') if fewer rows were stamped than
+ * selected.
  */
-function claimStatement(tx: Tx, ctx: PgContext, input: ClaimInput, limit: number): Fragment {
+function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number, maxAttempts?: number): Fragment {
   const now = ctx.clock.now();
   const { selection } = input;
   const gate =
     selection.kind === 'command'
-      ? tx`h.is_command and c.rn = 1`
-      : tx`not h.is_command and (${selection.boundary}::text = 'idle' or h.delivery_policy = 'earliest_safe_boundary')`;
+      ? db`h.is_command and c.rn = 1`
+      : db`not h.is_command and (${selection.boundary}::text = 'idle' or h.delivery_policy = 'earliest_safe_boundary')`;
   const exact =
     selection.kind === 'exact'
-      ? tx`(select array_agg(batch_id order by rn) from grp) = ${tx.array(selection.batchIds)}::text[]`
-      : tx`true`;
-  return tx`
+      ? db`(select array_agg(batch_id order by rn) from grp) = ${db.array(selection.batchIds)}::text[]`
+      : db`true`;
+  const exhausted = maxAttempts === undefined ? db`` : db`${exhaustedDeadLetterSteps(db, ctx, input.sessionId, maxAttempts)},`;
+  const fresh = maxAttempts === undefined ? db`` : db`and attempts < ${maxAttempts}`;
+  return db`
     with fence as (
-      select 1 from session_leases where session_id = ${input.sessionId} and ${fenceMatches(ctx, input.fence)}
-    ), cand as (
+      select 1 from session_leases where session_id = ${input.sessionId} and ${fenceMatches(ctx, input.fence)} for update
+    ), ${exhausted} cand as (
       select batch_id, delivery_policy, slot_policy, merge_key, is_command, row_number() over (order by enqueue_seq) as rn
       from queued_batches
       where session_id = ${input.sessionId} and available_at_ms <= ${now}
-        and (claim_token is null or claim_expires_at_ms <= ${now})
+        and (claim_token is null or claim_expires_at_ms <= ${now}) ${fresh}
         and exists (select 1 from fence)
       order by enqueue_seq
       limit ${limit}
@@ -107,44 +113,44 @@ function claimStatement(tx: Tx, ctx: PgContext, input: ClaimInput, limit: number
       where q.batch_id = p.batch_id and q.session_id = ${input.sessionId} and q.available_at_ms <= ${now}
         and (q.claim_token is null or q.claim_expires_at_ms <= ${now})
       returning q.*, p.rn
+    ), checked as (
+      select exists (select 1 from fence) as fence_ok,
+        case when (select count(*) from stamped) <> (select count(*) from picked) then ${refuse(db, 'claim_race')} end as refused
     )
-    select (select count(*) from picked) as picked_count, exists (select 1 from fence) as fence_ok, s.*
-    from (select 1) as one left join stamped s on true
+    select k.fence_ok, k.refused, s.*
+    from checked k left join stamped s on true
     order by s.rn`;
 }
 
 /**
- * Runs one claim: lock the lease row and run the claim statement, pipelined in one transaction.
- * Returns the claim, or null when nothing qualified or a selected row could not be stamped.
- * Fence not live: SessionLeaseExpiredError.
+ * Runs one claim statement. Returns the claim, or null when nothing qualified or a selected row
+ * could not be stamped. Fence not live: SessionLeaseExpiredError.
  */
 async function claimRun(ctx: PgContext, input: ClaimInput, limit: number, maxAttempts?: number): Promise<QueuedWorkClaim | null> {
-  return runTransaction(ctx.sql, async (tx) => {
-    const [, , rows] = await Promise.all([
-      leaseLockRow(tx, input.sessionId),
-      maxAttempts === undefined ? undefined : batchesDeadLetterExhausted(tx, ctx, input.sessionId, input.fence, maxAttempts),
-      claimStatement(tx, ctx, input, limit),
-    ]);
-    const result = rows as unknown as StampedRow[];
-    const first = result[0]!;
-    if (!first.fence_ok) {
-      throw new SessionLeaseExpiredError(`the lease of ${input.sessionId} is not live under this fence`, { sessionId: input.sessionId });
-    }
-    const stamped = result.filter((r) => r.batch_id !== null);
-    if (stamped.length === 0) return null;
-    if (stamped.length !== Number(first.picked_count)) throw new Rollback(null);
-    const head = stamped[0]!;
-    return {
-      sessionId: input.sessionId,
-      claimId: head.claim_id!,
-      owner: input.owner,
-      claimToken: head.claim_token!,
-      fencingToken: head.claim_count,
-      claimedAtMs: head.claimed_at_ms!,
-      expiresAtMs: head.claim_expires_at_ms!,
-      batches: stamped.map((row) => batchFromRow(row)),
-    };
-  });
+  let result: StampedRow[];
+  try {
+    result = await runStatement(() => claimStatement(ctx.sql as unknown as Tx, ctx, input, limit, maxAttempts) as unknown as Promise<StampedRow[]>);
+  } catch (err) {
+    if (isRefusal(err, 'claim_race')) return null;
+    throw err;
+  }
+  const first = result[0]!;
+  if (!first.fence_ok) {
+    throw new SessionLeaseExpiredError(`the lease of ${input.sessionId} is not live under this fence`, { sessionId: input.sessionId });
+  }
+  const stamped = result.filter((r) => r.batch_id !== null);
+  if (stamped.length === 0) return null;
+  const head = stamped[0]!;
+  return {
+    sessionId: input.sessionId,
+    claimId: head.claim_id!,
+    owner: input.owner,
+    claimToken: head.claim_token!,
+    fencingToken: head.claim_count,
+    claimedAtMs: head.claimed_at_ms!,
+    expiresAtMs: head.claim_expires_at_ms!,
+    batches: stamped.map((row) => claimedBatchFromRow(row)),
+  };
 }
 
 /** claimReady: the ready group at the boundary; null when `maxBatches <= 0` or nothing qualifies. */
@@ -224,7 +230,7 @@ export async function claimRenew(ctx: PgContext, claim: QueuedWorkClaim, ttlMs: 
     return {
       ...claim,
       expiresAtMs: rows[0]!.claim_expires_at_ms!,
-      batches: claim.batches.map((b) => batchFromRow(byId.get(b.batchId)!)),
+      batches: claim.batches.map((b) => claimedBatchFromRow(byId.get(b.batchId)!)),
     };
   });
 }

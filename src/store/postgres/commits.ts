@@ -2,11 +2,13 @@
  * The turn commit in Postgres (spec 02 "Turn commit"): one transaction, checks in the contract's
  * order plus the task-session step after the fence (docs/store-semantics.md), all or nothing.
  *
- * Statements: BEGIN; the lease row lock (FOR UPDATE) and the check-and-write CTE, pipelined in
- * one round trip; outbox enqueues and the stamp only when the commit has an outbox; COMMIT. The
- * CTE starts after the lock is held, so it sees every commit of the session that went before; it
- * computes the stamp, fence, CAS and completion checks and gates every write on all of them
- * passing, then reports the check results so the error raised follows the contract's order.
+ * Without an outbox (every turn of the runtime) the commit is one autocommit statement, one round
+ * trip: the check-and-write CTE. It locks the lease row (FOR UPDATE: the fence is checked against
+ * the newest committed lease), computes the stamp, fence, CAS and completion checks, gates every
+ * write on all of them passing, and reports the check results so the error raised follows the
+ * contract's order; if a completed batch changed under it after its checks, it undoes itself
+ * (turnlane_refuse). With an outbox: BEGIN; the same statement; one enqueue per draft; the stamp;
+ * COMMIT.
  */
 import {
   HeadRevisionConflictError,
@@ -18,7 +20,7 @@ import {
 import type { AgentFrame, Checkpoint, QueuedWorkBatch, RuntimeCommit, RuntimeCommitResult } from '../contract.js';
 import { validateCommit, type NormalizedDraft } from '../validate.js';
 import type { Fragment, PgContext, Tx } from './context.js';
-import { runTransaction } from './errors.js';
+import { isRefusal, refuse, runStatement, runTransaction } from './errors.js';
 import { fenceMatches, leaseLockRow, leaseReleaseStatement } from './leases.js';
 import { batchEnqueue, sourceKeysRemember } from './queue.js';
 import { commitPolicyRow } from './task-sessions.js';
@@ -36,7 +38,7 @@ interface CommitCheckRow {
   ok: boolean;
   new_head: number | null;
   new_ref: string | null;
-  gone_count: number;
+  refused: boolean | null;
 }
 
 /** Step 1: everything the commit names must be its own session. */
@@ -137,7 +139,7 @@ function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeSta
       select hash, head_revision, checkpoint_ref, enqueued_batches from turn_stamps
       where session_id = ${s} and turn_id = ${stamp?.turnId ?? null}::text
     ), fence as (
-      select 1 from session_leases where session_id = ${s} and ${fence}
+      select 1 from session_leases where session_id = ${s} and ${fence} for update
     ), policy as (${commitPolicyRow(tx, ctx, s)}
     ), want as (
       select x->>'batchId' as batch_id, x->>'claimId' as claim_id, x->>'claimToken' as claim_token
@@ -193,50 +195,122 @@ function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeSta
       insert into turn_stamps (session_id, turn_id, hash, head_revision, checkpoint_ref, enqueued_batches, committed_at_ms)
       select ${s}::text, ${stamp?.turnId ?? null}::text, ${stamp?.hash ?? null}::text, head_revision, checkpoint_ref, '[]'::jsonb, ${now}
       from head_w where ${writeStamp}::boolean
+    ), checked as (
+      select case when exists (select 1 from head_w) and (select count(*) from gone) <> ${want.size}
+        then ${refuse(tx, 'commit_race')} end as refused
     )
     select chk.stamp_hash, (select head_revision from stamp) as stamp_head, (select checkpoint_ref from stamp) as stamp_ref,
       (select enqueued_batches from stamp) as stamp_batches, chk.fence_ok, chk.policy, chk.head, chk.owned_count, ok.ok,
-      (select head_revision from head_w) as new_head, (select checkpoint_ref from head_w) as new_ref,
-      (select count(*) from gone) as gone_count
-    from chk, ok`;
+      (select head_revision from head_w) as new_head, (select checkpoint_ref from head_w) as new_ref, checked.refused
+    from chk, ok, checked`;
 }
 
 /**
- * commit: validates, checks the binding (step 1), then runs the transaction described in the
- * file comment. Returns the new result, or the stored one on an idempotent stamp replay.
+ * The checks' verdict, in the contract's order. Returns the stored result of an identical stamp
+ * replay; throws the typed error of the first failed check. The statement wrote nothing unless
+ * every check passed (`ok` and a new head).
+ */
+function commitVerdict(ctx: PgContext, commit: RuntimeCommit, outbox: NormalizedDraft[], check: CommitCheckRow): RuntimeCommitResult | null {
+  const sessionId = commit.sessionId;
+  const stamp = commit.turnStamp;
+  if (check.stamp_hash !== null) {
+    if (check.stamp_hash !== stamp!.hash) {
+      throw new TurnCommitConflictError(`turn ${stamp!.turnId} was already committed with different content`, { sessionId, turnId: stamp!.turnId });
+    }
+    return { headRevision: check.stamp_head!, checkpointRef: check.stamp_ref!, enqueuedBatches: check.stamp_batches ?? [] };
+  }
+  if (!check.fence_ok) throw new SessionLeaseExpiredError(`the commit of ${sessionId} has no live lease fence`, { sessionId });
+  commitCheckPolicy(ctx, sessionId, check.policy, outbox);
+  const expected = commit.expectedHeadRevision;
+  if (typeof expected === 'number' && expected !== check.head) {
+    throw new HeadRevisionConflictError(`expected head revision ${expected}, the session is at ${check.head}`, { sessionId, expected, actual: check.head });
+  }
+  if (!check.ok) throw claimsGone(sessionId);
+  if (check.new_head === null) {
+    throw new HeadRevisionConflictError(`a concurrent commit of ${sessionId} won the head write`, { sessionId, actual: check.head });
+  }
+  return null;
+}
+
+/**
+ * A single-statement commit reads the stamp from its snapshot, taken before it waited for the
+ * lease row lock: an identical commit that held the lock (a retry racing its own first attempt)
+ * may have landed in between, making this one fail its fence or head check. When a stamped commit
+ * fails, the stamp is read again; if it is there now, the verdict is the stamp's (replay or
+ * conflict), else the original failure stands.
+ */
+async function stampLandedMeanwhile(
+  ctx: PgContext,
+  commit: RuntimeCommit,
+  outbox: NormalizedDraft[],
+  check: CommitCheckRow,
+  failure: unknown,
+): Promise<RuntimeCommitResult> {
+  const stamp = commit.turnStamp;
+  if (!stamp || check.stamp_hash !== null) throw failure;
+  const rows = await runStatement(
+    () => ctx.sql<Pick<CommitCheckRow, 'stamp_hash' | 'stamp_head' | 'stamp_ref' | 'stamp_batches'>[]>`
+      select hash as stamp_hash, head_revision as stamp_head, checkpoint_ref as stamp_ref, enqueued_batches as stamp_batches
+      from turn_stamps where session_id = ${commit.sessionId} and turn_id = ${stamp.turnId}`,
+  );
+  if (rows.length === 0) throw failure;
+  return commitVerdict(ctx, commit, outbox, { ...check, ...rows[0]! })!;
+}
+
+function claimsGone(sessionId: string): QueuedWorkClaimExpiredError {
+  return new QueuedWorkClaimExpiredError(`a completed claim of ${sessionId} no longer owns its batches`, { sessionId });
+}
+
+/**
+ * commit: validates, checks the binding (step 1), then runs the statement (or, with an outbox,
+ * the transaction) described in the file comment. Returns the new result, or the stored one on an
+ * idempotent stamp replay.
  */
 export async function sessionCommit(ctx: PgContext, input: RuntimeCommit): Promise<RuntimeCommitResult> {
   const { commit, outbox } = validateCommit(input, ctx.limits);
   commitCheckBinding(commit, outbox);
   const sessionId = commit.sessionId;
-  const stamp = commit.turnStamp;
-  const writeStamp = stamp !== undefined && outbox.length === 0;
+  if (outbox.length === 0) {
+    let check: CommitCheckRow;
+    try {
+      const rows = await runStatement(() => commitStatement(ctx.sql as unknown as Tx, ctx, commit, commit.turnStamp !== undefined) as unknown as Promise<CommitCheckRow[]>, true);
+      check = rows[0]!;
+    } catch (err) {
+      if (isRefusal(err, 'commit_race')) throw claimsGone(sessionId);
+      throw err;
+    }
+    let replay: RuntimeCommitResult | null;
+    try {
+      replay = commitVerdict(ctx, commit, outbox, check);
+    } catch (err) {
+      replay = await stampLandedMeanwhile(ctx, commit, outbox, check, err);
+    }
+    if (replay) {
+      if (commit.releaseLease) await runStatement(() => leaseReleaseStatement(ctx.sql, ctx, commit.releaseLease!));
+      return replay;
+    }
+    return { headRevision: check.new_head!, checkpointRef: check.new_ref!, enqueuedBatches: [] };
+  }
   return runTransaction(ctx.sql, async (tx) => {
-    const [, rows] = await Promise.all([leaseLockRow(tx, sessionId), commitStatement(tx, ctx, commit, writeStamp)]);
-    const check = (rows as unknown as CommitCheckRow[])[0]!;
-    if (check.stamp_hash !== null) {
-      if (check.stamp_hash !== stamp!.hash) {
-        throw new TurnCommitConflictError(`turn ${stamp!.turnId} was already committed with different content`, { sessionId, turnId: stamp!.turnId });
-      }
+    let check: CommitCheckRow;
+    try {
+      // The lock first: the statement's snapshot then includes every commit that held it before.
+      const [, rows] = await Promise.all([leaseLockRow(tx, sessionId), commitStatement(tx, ctx, commit, false)]);
+      check = (rows as unknown as CommitCheckRow[])[0]!;
+    } catch (err) {
+      if (isRefusal(err, 'commit_race')) throw claimsGone(sessionId);
+      throw err;
+    }
+    const replay = commitVerdict(ctx, commit, outbox, check);
+    if (replay) {
       if (commit.releaseLease) await leaseReleaseStatement(tx, ctx, commit.releaseLease);
-      return { headRevision: check.stamp_head!, checkpointRef: check.stamp_ref!, enqueuedBatches: check.stamp_batches ?? [] };
-    }
-    if (!check.fence_ok) throw new SessionLeaseExpiredError(`the commit of ${sessionId} has no live lease fence`, { sessionId });
-    commitCheckPolicy(ctx, sessionId, check.policy, outbox);
-    const expected = commit.expectedHeadRevision;
-    if (typeof expected === 'number' && expected !== check.head) {
-      throw new HeadRevisionConflictError(`expected head revision ${expected}, the session is at ${check.head}`, { sessionId, expected, actual: check.head });
-    }
-    if (!check.ok || Number(check.gone_count) !== Number(check.owned_count)) {
-      throw new QueuedWorkClaimExpiredError(`a completed claim of ${sessionId} no longer owns its batches`, { sessionId });
-    }
-    if (check.new_head === null) {
-      throw new HeadRevisionConflictError(`a concurrent commit of ${sessionId} won the head write`, { sessionId, actual: check.head });
+      return replay;
     }
     const enqueuedBatches: QueuedWorkBatch[] = [];
     for (const draft of outbox) enqueuedBatches.push(await batchEnqueue(tx, ctx, draft));
-    const result: RuntimeCommitResult = { headRevision: check.new_head, checkpointRef: check.new_ref!, enqueuedBatches };
-    if (stamp && !writeStamp) {
+    const result: RuntimeCommitResult = { headRevision: check.new_head!, checkpointRef: check.new_ref!, enqueuedBatches };
+    const stamp = commit.turnStamp;
+    if (stamp) {
       await tx`
         insert into turn_stamps (session_id, turn_id, hash, head_revision, checkpoint_ref, enqueued_batches, committed_at_ms)
         values (${sessionId}, ${stamp.turnId}, ${stamp.hash}, ${result.headRevision}::bigint, ${result.checkpointRef},

@@ -4,7 +4,7 @@
  */
 import { CommitOutcomeUnknownError, InvalidInputError, StoreUnavailableError, TurnlaneError } from '../../errors.js';
 import type { Sql } from '../../../db/client.js';
-import type { Tx } from './context.js';
+import type { Db, Fragment, Tx } from './context.js';
 
 /** postgres.js codes for a connection that is gone or never came up, plus the Node socket errors under them. */
 const CONNECTION_CODES = new Set([
@@ -63,13 +63,29 @@ export function mapStoreError(err: unknown, duringCommit = false): unknown {
   return err;
 }
 
-/** Runs one autocommit statement (or a few independent ones) and maps its failures. */
-export async function runStatement<T>(body: () => Promise<T>): Promise<T> {
+/**
+ * Runs one autocommit statement (or a few independent ones) and maps its failures. `duringCommit`:
+ * the statement is a turn commit, so a connection lost after sending it is CommitOutcomeUnknownError.
+ */
+export async function runStatement<T>(body: () => Promise<T>, duringCommit = false): Promise<T> {
   try {
     return await body();
   } catch (err) {
-    throw mapStoreError(err);
+    throw mapStoreError(err, duringCommit);
   }
+}
+
+/** SQLSTATE of `turnlane_refuse(reason)` (migration 0003). */
+const REFUSED = 'TL000';
+
+/** SQL: undoes the whole statement with `reason` (only where a CASE has decided that it must). */
+export function refuse(db: Db, reason: string): Fragment {
+  return db`turnlane_refuse(${reason}::text)`;
+}
+
+/** The statement was undone by `refuse(db, reason)`. */
+export function isRefusal(err: unknown, reason: string): boolean {
+  return errorCode(err) === REFUSED && (err as { message?: unknown }).message === reason;
 }
 
 /** Thrown inside a transaction body to roll back and make `runTransaction` return `value`. */

@@ -4,12 +4,11 @@
  */
 import { InvalidInputError, StoreUnavailableError, describeValue } from '../../errors.js';
 import { newBatchId } from '../../ids.js';
-import type { DeadLetter, LeaseFence, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
+import type { DeadLetter, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
 import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
 import { batchFromRow, type BatchRow } from './batch-rows.js';
 import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
-import { fenceMatches } from './leases.js';
 import { draftAdmitted, draftRefusalRead } from './task-sessions.js';
 
 const MAX_REASON_LENGTH = 4096;
@@ -199,16 +198,16 @@ export async function batchesDeadLetter(db: Db, ctx: PgContext, sessionId: strin
 }
 
 /**
- * Dead-letters the session's unheld batches whose attempts reached `maxAttempts`, each with its
- * last error, when `fence` is live (run after the lease row lock, before a claim's selection).
- * Rows touched: those queued_batches rows (deleted), dead_letters and source_keys rows.
+ * CTE steps `gone`, `letter`, `remembered` for a claim statement whose `fence` step holds the
+ * live, locked lease row: dead-letters the session's unheld batches whose attempts reached
+ * `maxAttempts`, each with its last error. Rows touched: those queued_batches rows (deleted),
+ * dead_letters and source_keys rows. The claim skips those rows itself (same snapshot).
  */
-export function batchesDeadLetterExhausted(db: Db, ctx: PgContext, sessionId: string, fence: LeaseFence, maxAttempts: number): Fragment {
-  return db`
-    with gone as (
+export function exhaustedDeadLetterSteps(db: Db, ctx: PgContext, sessionId: string, maxAttempts: number): Fragment {
+  return db`gone as (
       delete from queued_batches
       where session_id = ${sessionId} and attempts >= ${maxAttempts} and not ${batchHeld(ctx)}
-        and exists (select 1 from session_leases where session_id = ${sessionId} and ${fenceMatches(ctx, fence)})
+        and exists (select 1 from fence)
       returning *
     ), letter as (
       insert into dead_letters (batch_id, session_id, reason, attempts, dead_lettered_at_ms, enqueue_seq, batch)
@@ -216,8 +215,7 @@ export function batchesDeadLetterExhausted(db: Db, ctx: PgContext, sessionId: st
         enqueue_seq, to_jsonb(gone)
       from gone
       returning batch_id
-    ), remembered as (${sourceKeysRemember(db, ctx, 'dead_lettered')})
-    select count(*) from letter`;
+    ), remembered as (${sourceKeysRemember(db, ctx, 'dead_lettered')})`;
 }
 
 /** deadLetter: one queued, unheld batch of this session; null when missing, foreign or held. */
