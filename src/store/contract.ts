@@ -135,6 +135,17 @@ export interface QueuedWorkBatch {
   status: QueuedWorkBatchStatus;
 }
 
+/**
+ * A batch as a claim hands it out: with the failures counted on it so far, so the worker can tell
+ * a suspect (a batch whose last turn died with its worker) and run it alone (src/runtime/isolation.ts).
+ */
+export interface ClaimedBatch extends QueuedWorkBatch {
+  /** Failed turn attempts counted on the batch: thrown turns and turns interrupted by their holder's takeover. 0 on a fresh batch. */
+  attempts: number;
+  /** The last failure's text (`INTERRUPTED_TURN` of src/store/reasons.ts after a takeover); null before any. */
+  lastError: string | null;
+}
+
 export interface QueuedWorkClaim {
   sessionId: string;
   claimId: string;
@@ -145,7 +156,7 @@ export interface QueuedWorkClaim {
   fencingToken: number;
   claimedAtMs: number;
   expiresAtMs: number;
-  batches: QueuedWorkBatch[];
+  batches: ClaimedBatch[];
 }
 
 /** What a turn commit presents to complete a claim: `queueClaimCompletion(claim)`. */
@@ -198,6 +209,29 @@ export interface ClaimReadyRequest {
    * its holder's takeover), so a turn that keeps killing its worker ends as a dead letter too.
    */
   maxAttempts?: number;
+}
+
+/**
+ * What a worker claims between turns (beyond spec 02's three claims, which it combines): the
+ * session command at the queue head alone, else the ready group `claimReady` would select at the
+ * idle boundary. With `releaseLeaseWhenEmpty`, a claim that finds nothing releases the lease
+ * under `fence` in the same statement: the end of a drain costs no extra round trip.
+ */
+export interface ClaimNextRequest {
+  sessionId: string;
+  fence: LeaseFence;
+  owner: LeaseOwner;
+  ttlMs: number;
+  maxBatches: number;
+  /** As in ClaimReadyRequest: exhausted batches are dead-lettered first. */
+  maxAttempts?: number;
+  releaseLeaseWhenEmpty?: boolean;
+}
+
+export interface ClaimNextResult {
+  claim: QueuedWorkClaim | null;
+  /** Nothing was claimed and the lease was released, as asked. */
+  leaseReleased: boolean;
 }
 
 export interface ClaimByBatchIdsRequest {
@@ -454,6 +488,8 @@ export interface RuntimeStore {
     claimReady(req: ClaimReadyRequest): Promise<QueuedWorkClaim | null>;
     claimByBatchIds(req: ClaimByBatchIdsRequest): Promise<QueuedWorkClaim | null>;
     claimLeadingSessionCommand(req: ClaimLeadingSessionCommandRequest): Promise<QueuedWorkClaim | null>;
+    /** The head session command, else the ready group at the idle boundary; see ClaimNextRequest. */
+    claimNext(req: ClaimNextRequest): Promise<ClaimNextResult>;
     renewClaim(claim: QueuedWorkClaim, ttlMs: number): Promise<QueuedWorkClaim>;
     /**
      * Clears the claim from rows that still carry it. With `failure`, also counts a failed attempt on

@@ -7,8 +7,11 @@ import { newClaimId, newSecretToken } from '../../ids.js';
 import type {
   ClaimBoundary,
   ClaimByBatchIdsRequest,
+  ClaimedBatch,
   ClaimFailure,
   ClaimLeadingSessionCommandRequest,
+  ClaimNextRequest,
+  ClaimNextResult,
   ClaimReadyRequest,
   DeadLetter,
   LeaseFence,
@@ -18,7 +21,7 @@ import type {
 import { assertBoundary, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
 import { exhaustedReason } from '../reasons.js';
 import { deadLetterRow } from './dead-letters.js';
-import { fenceValidate } from './leases.js';
+import { fenceValidate, leaseReleaseGuarded } from './leases.js';
 import { sessionRows } from './queue.js';
 import { copy, isBatchHeld, isClaimLive, isSessionCommandBatch, storeNow, type BatchRow, type MemoryState } from './state.js';
 
@@ -72,8 +75,13 @@ function claimStamp(state: MemoryState, rows: BatchRow[], sessionId: string, own
     fencingToken: rows[0]!.claimCount,
     claimedAtMs: now,
     expiresAtMs: now + ttlMs,
-    batches: rows.map((row) => copy(row.batch)),
+    batches: rows.map(claimedBatch),
   };
+}
+
+/** The row's batch as a claim hands it out: with its attempts and last error. */
+function claimedBatch(row: BatchRow): ClaimedBatch {
+  return { ...copy(row.batch), attempts: row.attempts, lastError: row.lastError };
 }
 
 /** A claim's fence must be live and name the requested session, else SessionLeaseExpiredError. */
@@ -154,6 +162,36 @@ export function claimLeadingSessionCommand(state: MemoryState, req: ClaimLeading
   return claimStamp(state, [head], req.sessionId, owner, req.ttlMs, now);
 }
 
+/**
+ * The head session command alone, else the ready group at the idle boundary. With
+ * `releaseLeaseWhenEmpty`, releases the lease under the fence when nothing is claimed.
+ */
+export function claimNext(state: MemoryState, req: ClaimNextRequest): ClaimNextResult {
+  assertRequest(req);
+  assertSessionId(req.sessionId);
+  const owner = parseOwner(req.owner);
+  assertTtl(req.ttlMs, state.limits);
+  if (!Number.isSafeInteger(req.maxBatches)) throw InvalidInputError.field('maxBatches', 'an integer', describeValue(req.maxBatches));
+  if (req.releaseLeaseWhenEmpty !== undefined && typeof req.releaseLeaseWhenEmpty !== 'boolean') {
+    throw InvalidInputError.field('releaseLeaseWhenEmpty', 'a boolean', describeValue(req.releaseLeaseWhenEmpty));
+  }
+  const now = storeNow(state);
+  claimFenceValidate(state, req.sessionId, req.fence, now);
+  if (req.maxAttempts !== undefined) {
+    assertPositiveInteger(req.maxAttempts, 'maxAttempts');
+    deadLetterExhausted(state, req.sessionId, req.maxAttempts, now);
+  }
+  const head = candidates(state, req.sessionId, now)[0];
+  const rows =
+    head && isSessionCommandBatch(head.batch)
+      ? [head]
+      : claimSelection(state, req.sessionId, 'idle', Math.min(req.maxBatches, state.limits.maxBatchesPerClaim), now);
+  if (rows.length > 0) return { claim: claimStamp(state, rows, req.sessionId, owner, req.ttlMs, now), leaseReleased: false };
+  if (!req.releaseLeaseWhenEmpty) return { claim: null, leaseReleased: false };
+  leaseReleaseGuarded(state, parseFence(req.fence), now);
+  return { claim: null, leaseReleased: true };
+}
+
 function assertClaim(claim: unknown): asserts claim is QueuedWorkClaim {
   if (typeof claim !== 'object' || claim === null) throw InvalidInputError.field('claim', 'a queued-work claim', describeValue(claim));
   const c = claim as Partial<QueuedWorkClaim>;
@@ -192,7 +230,7 @@ export function claimRenew(state: MemoryState, claim: QueuedWorkClaim, ttlMs: nu
   );
   if (!owned) throw new QueuedWorkClaimExpiredError(`claim ${claim.claimId} no longer owns its batches`, { claimId: claim.claimId });
   for (const row of rows) row!.claim!.expiresAtMs = now + ttlMs;
-  return { ...copy(claim), expiresAtMs: now + ttlMs, batches: rows.map((row) => copy(row!.batch)) };
+  return { ...copy(claim), expiresAtMs: now + ttlMs, batches: rows.map((row) => claimedBatch(row!)) };
 }
 
 /**

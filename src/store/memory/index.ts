@@ -13,7 +13,7 @@ import {
   manifestListUncommitted,
   manifestRecordIntent,
 } from './attachments.js';
-import { claimAbandon, claimByBatchIds, claimLeadingSessionCommand, claimReady, claimRenew } from './claims.js';
+import { claimAbandon, claimByBatchIds, claimLeadingSessionCommand, claimNext, claimReady, claimRenew } from './claims.js';
 import { sessionCommit } from './commits.js';
 import { queueDeadLetter, queueListDeadLetters, queueRequeueDeadLetter } from './dead-letters.js';
 import { leaseGet, leaseListLiveOnHost, leaseReclaim, leaseRelease, leaseRenew, leaseTransfer, leaseTryClaim } from './leases.js';
@@ -73,6 +73,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       claimReady: async (req) => claimReady(state, req),
       claimByBatchIds: async (req) => claimByBatchIds(state, req),
       claimLeadingSessionCommand: async (req) => claimLeadingSessionCommand(state, req),
+      claimNext: async (req) => claimNext(state, req),
       renewClaim: async (claim, ttlMs) => claimRenew(state, claim, ttlMs),
       abandonClaim: async (claim, failure) => claimAbandon(state, claim, failure),
       cancel: async (sessionId, batchId) => queueCancel(state, sessionId, batchId),

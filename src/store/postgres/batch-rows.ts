@@ -4,7 +4,7 @@
  * letters, so one converter serves all three.
  */
 import { itemId } from '../../ids.js';
-import type { LeaseOwner, QueuedWorkBatch, QueuedWorkBatchStatus, QueuedWorkPayload } from '../contract.js';
+import type { ClaimedBatch, LeaseOwner, QueuedWorkBatch, QueuedWorkBatchStatus, QueuedWorkPayload } from '../contract.js';
 
 export interface BatchRow {
   batch_id: string;
@@ -42,6 +42,11 @@ export function batchFromRow(row: BatchRow, status: QueuedWorkBatchStatus = 'que
     items: row.payloads.map((payload, index) => ({ itemId: itemId(row.batch_id, index), payload })),
     status,
   };
+}
+
+/** A claimed row as the claim hands it out: the batch with its attempts and last error. */
+export function claimedBatchFromRow(row: BatchRow): ClaimedBatch {
+  return { ...batchFromRow(row), attempts: row.attempts, lastError: row.last_error };
 }
 
 /** The stored owner object (liveness only when it was given). */

@@ -16,6 +16,8 @@ import type {
   ClaimByBatchIdsRequest,
   ClaimFailure,
   ClaimLeadingSessionCommandRequest,
+  ClaimNextRequest,
+  ClaimNextResult,
   ClaimReadyRequest,
   DeadLetter,
   LeaseFence,
@@ -26,13 +28,14 @@ import { assertBoundary, assertId, assertPositiveInteger, assertSessionId, asser
 import { claimedBatchFromRow, type BatchRow } from './batch-rows.js';
 import type { Fragment, PgContext, Tx } from './context.js';
 import { isRefusal, refuse, runStatement, runTransaction } from './errors.js';
-import { fenceMatches } from './leases.js';
+import { fenceMatches, leaseReleaseStatement } from './leases.js';
 import { assertReason, batchesDeadLetter, exhaustedDeadLetterSteps } from './queue.js';
 
 type Selection =
   | { kind: 'ready'; boundary: ClaimBoundary; maxBatches: number }
   | { kind: 'exact'; boundary: ClaimBoundary; batchIds: string[] }
-  | { kind: 'command' };
+  | { kind: 'command' }
+  | { kind: 'next'; maxBatches: number };
 
 interface ClaimInput {
   sessionId: string;
@@ -40,9 +43,11 @@ interface ClaimInput {
   owner: LeaseOwner;
   ttlMs: number;
   selection: Selection;
+  /** claimNext: release the lease under the fence when nothing is picked. */
+  releaseWhenEmpty?: boolean;
 }
 
-type StampedRow = BatchRow & { fence_ok: boolean; rn: number | null };
+type StampedRow = BatchRow & { fence_ok: boolean; released: boolean; rn: number | null };
 
 function assertRequest(req: unknown): asserts req is Record<string, unknown> {
   if (typeof req !== 'object' || req === null) throw InvalidInputError.field('req', 'an object', describeValue(req));
@@ -76,13 +81,22 @@ function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number
   const gate =
     selection.kind === 'command'
       ? db`h.is_command and c.rn = 1`
-      : db`not h.is_command and (${selection.boundary}::text = 'idle' or h.delivery_policy = 'earliest_safe_boundary')`;
+      : selection.kind === 'next'
+        ? db`(not h.is_command or c.rn = 1)`
+        : db`not h.is_command and (${selection.boundary}::text = 'idle' or h.delivery_policy = 'earliest_safe_boundary')`;
   const exact =
     selection.kind === 'exact'
       ? db`(select array_agg(batch_id order by rn) from grp) = ${db.array(selection.batchIds)}::text[]`
       : db`true`;
   const exhausted = maxAttempts === undefined ? db`` : db`${exhaustedDeadLetterSteps(db, ctx, input.sessionId, maxAttempts)},`;
   const fresh = maxAttempts === undefined ? db`` : db`and attempts < ${maxAttempts}`;
+  const release = input.releaseWhenEmpty
+    ? db`released as (
+        ${leaseReleaseStatement(db, ctx, input.fence)} and exists (select 1 from fence) and not exists (select 1 from picked)
+        returning 1
+      ),`
+    : db``;
+  const released = input.releaseWhenEmpty ? db`exists (select 1 from released)` : db`false`;
   return db`
     with fence as (
       select 1 from session_leases where session_id = ${input.sessionId} and ${fenceMatches(ctx, input.fence)} for update
@@ -113,35 +127,41 @@ function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number
       where q.batch_id = p.batch_id and q.session_id = ${input.sessionId} and q.available_at_ms <= ${now}
         and (q.claim_token is null or q.claim_expires_at_ms <= ${now})
       returning q.*, p.rn
-    ), checked as (
-      select exists (select 1 from fence) as fence_ok,
+    ), ${release} checked as (
+      select exists (select 1 from fence) as fence_ok, ${released} as released,
         case when (select count(*) from stamped) <> (select count(*) from picked) then ${refuse(db, 'claim_race')} end as refused
     )
-    select k.fence_ok, k.refused, s.*
+    select k.fence_ok, k.released, k.refused, s.*
     from checked k left join stamped s on true
     order by s.rn`;
 }
 
+/** A refused claim statement (a selected row changed under it) runs again, at most this often in all. */
+const CLAIM_RUNS = 3;
+
 /**
- * Runs one claim statement. Returns the claim, or null when nothing qualified or a selected row
- * could not be stamped. Fence not live: SessionLeaseExpiredError.
+ * Runs the claim statement, again after a refusal (its next snapshot sees the change). Returns the
+ * claim (null when nothing qualified, or still refused after CLAIM_RUNS) and whether the lease was
+ * released. Fence not live: SessionLeaseExpiredError.
  */
-async function claimRun(ctx: PgContext, input: ClaimInput, limit: number, maxAttempts?: number): Promise<QueuedWorkClaim | null> {
-  let result: StampedRow[];
-  try {
-    result = await runStatement(() => claimStatement(ctx.sql as unknown as Tx, ctx, input, limit, maxAttempts) as unknown as Promise<StampedRow[]>);
-  } catch (err) {
-    if (isRefusal(err, 'claim_race')) return null;
-    throw err;
+async function claimRun(ctx: PgContext, input: ClaimInput, limit: number, maxAttempts?: number): Promise<ClaimNextResult> {
+  let result: StampedRow[] | undefined;
+  for (let run = 1; result === undefined; run++) {
+    try {
+      result = await runStatement(() => claimStatement(ctx.sql as unknown as Tx, ctx, input, limit, maxAttempts) as unknown as Promise<StampedRow[]>);
+    } catch (err) {
+      if (!isRefusal(err, 'claim_race')) throw err;
+      if (run >= CLAIM_RUNS) return { claim: null, leaseReleased: false };
+    }
   }
   const first = result[0]!;
   if (!first.fence_ok) {
     throw new SessionLeaseExpiredError(`the lease of ${input.sessionId} is not live under this fence`, { sessionId: input.sessionId });
   }
   const stamped = result.filter((r) => r.batch_id !== null);
-  if (stamped.length === 0) return null;
+  if (stamped.length === 0) return { claim: null, leaseReleased: first.released };
   const head = stamped[0]!;
-  return {
+  const claim: QueuedWorkClaim = {
     sessionId: input.sessionId,
     claimId: head.claim_id!,
     owner: input.owner,
@@ -151,6 +171,7 @@ async function claimRun(ctx: PgContext, input: ClaimInput, limit: number, maxAtt
     expiresAtMs: head.claim_expires_at_ms!,
     batches: stamped.map((row) => claimedBatchFromRow(row)),
   };
+  return { claim, leaseReleased: false };
 }
 
 /** claimReady: the ready group at the boundary; null when `maxBatches <= 0` or nothing qualifies. */
@@ -166,7 +187,7 @@ export async function batchClaimReady(ctx: PgContext, req: ClaimReadyRequest): P
   // maxBatches <= 0 still validates the fence: the statement runs with an empty selection.
   const selection: Selection = { kind: 'ready', boundary: req.boundary, maxBatches };
   if (req.maxAttempts !== undefined) assertPositiveInteger(req.maxAttempts, 'maxAttempts');
-  return claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection }, Math.max(maxBatches, 0), req.maxAttempts);
+  return (await claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection }, Math.max(maxBatches, 0), req.maxAttempts)).claim;
 }
 
 /**
@@ -184,7 +205,7 @@ export async function batchClaimByIds(ctx: PgContext, req: ClaimByBatchIdsReques
   const fence = claimFence(req.fence, req.sessionId);
   const limit = Math.min(req.batchIds.length, ctx.limits.maxBatchesPerClaim);
   const selection: Selection = { kind: 'exact', boundary: req.boundary, batchIds: [...req.batchIds] };
-  return claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection }, limit);
+  return (await claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection }, limit)).claim;
 }
 
 /** claimLeadingSessionCommand: the queue head alone iff it is a session-command batch; else null. */
@@ -194,7 +215,24 @@ export async function batchClaimLeadingCommand(ctx: PgContext, req: ClaimLeading
   const owner = parseOwner(req.owner);
   assertTtl(req.ttlMs, ctx.limits);
   const fence = claimFence(req.fence, req.sessionId);
-  return claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection: { kind: 'command' } }, 1);
+  return (await claimRun(ctx, { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection: { kind: 'command' } }, 1)).claim;
+}
+
+/** claimNext: the head session command alone, else the ready group at the idle boundary; see ClaimNextRequest. */
+export async function batchClaimNext(ctx: PgContext, req: ClaimNextRequest): Promise<ClaimNextResult> {
+  assertRequest(req);
+  assertSessionId(req.sessionId);
+  const owner = parseOwner(req.owner);
+  assertTtl(req.ttlMs, ctx.limits);
+  if (!Number.isSafeInteger(req.maxBatches)) throw InvalidInputError.field('maxBatches', 'an integer', describeValue(req.maxBatches));
+  if (req.maxAttempts !== undefined) assertPositiveInteger(req.maxAttempts, 'maxAttempts');
+  if (req.releaseLeaseWhenEmpty !== undefined && typeof req.releaseLeaseWhenEmpty !== 'boolean') {
+    throw InvalidInputError.field('releaseLeaseWhenEmpty', 'a boolean', describeValue(req.releaseLeaseWhenEmpty));
+  }
+  const fence = claimFence(req.fence, req.sessionId);
+  const maxBatches = Math.max(Math.min(req.maxBatches, ctx.limits.maxBatchesPerClaim), 0);
+  const input: ClaimInput = { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection: { kind: 'next', maxBatches }, releaseWhenEmpty: req.releaseLeaseWhenEmpty === true };
+  return claimRun(ctx, input, maxBatches, req.maxAttempts);
 }
 
 function assertClaim(claim: unknown): asserts claim is QueuedWorkClaim {

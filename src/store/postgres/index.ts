@@ -6,7 +6,7 @@ import { createSqlClient } from '../../../db/client.js';
 import type { Limits, RuntimeStore } from '../contract.js';
 import { assertNonNegativeInteger, resolveLimits } from '../validate.js';
 import { createManifest } from './attachments.js';
-import { batchClaimByIds, batchClaimLeadingCommand, batchClaimReady, claimAbandon, claimRenew } from './claims.js';
+import { batchClaimByIds, batchClaimLeadingCommand, batchClaimNext, batchClaimReady, claimAbandon, claimRenew } from './claims.js';
 import { StoreClock } from './clock.js';
 import { sessionCommit } from './commits.js';
 import type { PgContext } from './context.js';
@@ -82,6 +82,7 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       claimReady: (req) => batchClaimReady(ctx, req),
       claimByBatchIds: (req) => batchClaimByIds(ctx, req),
       claimLeadingSessionCommand: (req) => batchClaimLeadingCommand(ctx, req),
+      claimNext: (req) => batchClaimNext(ctx, req),
       renewClaim: (claim, ttlMs) => claimRenew(ctx, claim, ttlMs),
       abandonClaim: (claim, failure) => claimAbandon(ctx, claim, failure),
       cancel: (sessionId, batchId) => batchCancel(ctx, sessionId, batchId),
