@@ -1,7 +1,7 @@
 /**
- * P1, the ceiling: postgres.js transactions shaped like turnlane's claim and commit (lock one row,
- * update, insert, delete; sent as BEGIN, two statements pipelined, COMMIT), in pairs, from as many
- * processes, loops and connections as the workers of P4 use. Pairs/s is the physical limit for
+ * P1, the ceiling: postgres.js statements shaped like turnlane's claim and commit (lock one row,
+ * update, insert, delete; each one autocommit statement, one round trip, as turnlane sends them),
+ * in pairs, from as many processes, loops and connections as the workers of P4 use. Pairs/s is the physical limit for
  * turns/s on this machine: a turn cannot need less than one claim and one commit.
  */
 import { createSqlClient } from '../../db/client.js';

@@ -113,45 +113,42 @@ export async function ceilingSeed(sql: Sql, sessionIds: string[]): Promise<void>
 }
 
 /**
- * P1 claim: BEGIN; [lock the lease row, stamp the session's head batch] pipelined; COMMIT.
- * Returns the stamped batch id (null if the session had none).
+ * P1 claim, shaped like turnlane's (claims.ts): one autocommit statement that locks the lease row
+ * and stamps the session's head batch. Returns the stamped batch id (null if the session had none).
  */
 export async function ceilingClaim(sql: Sql, sessionId: string): Promise<string | null> {
-  return sql.begin(async (tx) => {
-    const [, rows] = await Promise.all([
-      tx`select 1 from session_leases where session_id = ${sessionId} and lease_token = 'token' for update`,
-      tx<{ batch_id: string }[]>`
-        update queued_batches set claim_id = 'c', claim_token = 't', claim_owner = '{}'::jsonb, claimed_at_ms = 1,
-          claim_expires_at_ms = 9e15::bigint, claim_count = claim_count + 1
-        where batch_id = (select batch_id from queued_batches where session_id = ${sessionId} and claim_token is null
-          order by enqueue_seq limit 1)
-        returning batch_id`,
-    ]);
-    return rows[0]?.batch_id ?? null;
-  }) as Promise<string | null>;
+  const rows = await sql<{ batch_id: string }[]>`
+    with fence as (
+      select 1 from session_leases where session_id = ${sessionId} and lease_token = 'token' for update
+    )
+    update queued_batches set claim_id = 'c', claim_token = 't', claim_owner = '{}'::jsonb, claimed_at_ms = 1,
+      claim_expires_at_ms = 9e15::bigint, claim_count = claim_count + 1
+    where batch_id = (select batch_id from queued_batches where session_id = ${sessionId} and claim_token is null
+      order by enqueue_seq limit 1) and exists (select 1 from fence)
+    returning batch_id`;
+  return rows[0]?.batch_id ?? null;
 }
 
 /**
- * P1 commit: BEGIN; [lock the lease row, one CTE: head + 1, insert a node, delete the claimed
- * batch, insert the next batch] pipelined; COMMIT. `turn` makes the ids unique.
+ * P1 commit, shaped like turnlane's (commits.ts): one autocommit statement that locks the lease
+ * row, moves the head + 1, inserts a node, deletes the claimed batch and inserts the next batch.
+ * `turn` makes the ids unique.
  */
 export async function ceilingCommit(sql: Sql, sessionId: string, batchId: string, turn: number): Promise<void> {
-  await sql.begin(async (tx) => {
-    await Promise.all([
-      tx`select 1 from session_leases where session_id = ${sessionId} and lease_token = 'token' for update`,
-      tx`
-        with head as (
-          update sessions set head_revision = head_revision + 1 where session_id = ${sessionId} returning head_revision
-        ), node as (
-          insert into session_nodes (session_id, node_id, parent_node_id, revision, position, node)
-          select ${sessionId}, ${`${sessionId}:${turn}`}, null, head_revision, 1, '{"kind":"event"}'::jsonb from head
-        ), gone as (
-          delete from queued_batches where batch_id = ${batchId} and claim_token = 't'
-        )
-        insert into queued_batches (batch_id, session_id, delivery_policy, slot_policy, is_command, available_at_ms, enqueued_at_ms, payloads)
-        values (${`${sessionId}-${turn + 1}`}, ${sessionId}, 'after_current_turn_commit', 'exclusive', false, 0, 0, '[]'::jsonb)`,
-    ]);
-  });
+  await sql`
+    with fence as (
+      select 1 from session_leases where session_id = ${sessionId} and lease_token = 'token' for update
+    ), head as (
+      update sessions set head_revision = head_revision + 1 where session_id = ${sessionId} and exists (select 1 from fence)
+      returning head_revision
+    ), node as (
+      insert into session_nodes (session_id, node_id, parent_node_id, revision, position, node)
+      select ${sessionId}, ${`${sessionId}:${turn}`}, null, head_revision, 1, '{"kind":"event"}'::jsonb from head
+    ), gone as (
+      delete from queued_batches where batch_id = ${batchId} and claim_token = 't' and exists (select 1 from head)
+    )
+    insert into queued_batches (batch_id, session_id, delivery_policy, slot_policy, is_command, available_at_ms, enqueued_at_ms, payloads)
+    select ${`${sessionId}-${turn + 1}`}, ${sessionId}, 'after_current_turn_commit', 'exclusive', false, 0, 0, '[]'::jsonb from head`;
 }
 
 /** Activity of the current database: its backends' process ids and its transactions so far. */
