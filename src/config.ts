@@ -35,6 +35,11 @@ const schema = z.object({
   MAX_BATCHES_PER_TURN: int(16, 1),
   /** Failed turns before a batch is dead-lettered. */
   MAX_ATTEMPTS: int(3, 1),
+  /** Run a turn whose batch's last attempt died with its worker alone in its process (src/runtime/isolation.ts): 1 or 0. */
+  ISOLATE_SUSPECT_TURNS: z
+    .enum(['1', '0'])
+    .default('1')
+    .transform((v) => v === '1'),
   /** Grace for turns in flight on SIGTERM (ms). */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** Reconciler period (ms); 0 disables it in this process. */

@@ -21,7 +21,19 @@ import { fileURLToPath } from 'node:url';
 /** What a worker forked with IPC reports to its parent (the demo, e2e tests) when TURNLANE_REPORT_EVENTS=1. */
 export type WorkerMessage =
   | { type: 'ready'; pid: number }
-  | { type: 'turn'; sessionId: string; turnId: string; headRevision: number; fencingToken: number; batches: number; midTurn: number; startLatencyMs: number[]; commitMs: number }
+  | {
+      type: 'turn';
+      sessionId: string;
+      turnId: string;
+      headRevision: number;
+      fencingToken: number;
+      batches: number;
+      midTurn: number;
+      startLatencyMs: number[];
+      /** Per batch claimed at the start of the turn: failed attempts counted before this turn (thrown or interrupted ones). */
+      attempts: number[];
+      commitMs: number;
+    }
   | { type: 'failed'; sessionId: string; batchIds: string[]; error: string; deadLettered: string[] }
   | { type: 'refused'; sessionId: string; turnId: string; code: string }
   | { type: 'takeover'; sessionId: string; fencingToken: number };
@@ -39,6 +51,7 @@ export async function runWorkerProcess(): Promise<void> {
     maxTurnsPerLease: config.MAX_TURNS_PER_LEASE,
     maxBatchesPerTurn: config.MAX_BATCHES_PER_TURN,
     maxAttempts: config.MAX_ATTEMPTS,
+    isolateSuspects: config.ISOLATE_SUSPECT_TURNS,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
     rescueIntervalMs: config.RESCUE_INTERVAL_MS,
@@ -100,9 +113,14 @@ function send(message: WorkerMessage): void {
 }
 
 function reportEvents(worker: ReturnType<typeof createWorker>): void {
-  const pending = new Map<string, { startLatencyMs: number[]; midTurn: number; batches: number }>();
+  const pending = new Map<string, { startLatencyMs: number[]; attempts: number[]; midTurn: number; batches: number }>();
   worker.events.on('turn_started', ({ turnId, claim }) => {
-    pending.set(turnId, { startLatencyMs: claim.batches.map((b) => claim.claimedAtMs - b.enqueuedAtMs), midTurn: 0, batches: claim.batches.length });
+    pending.set(turnId, {
+      startLatencyMs: claim.batches.map((b) => claim.claimedAtMs - b.enqueuedAtMs),
+      attempts: claim.batches.map((b) => b.attempts),
+      midTurn: 0,
+      batches: claim.batches.length,
+    });
   });
   worker.events.on('checkpoint_delivery', ({ turnId, claim }) => {
     const turn = pending.get(turnId);
@@ -111,9 +129,20 @@ function reportEvents(worker: ReturnType<typeof createWorker>): void {
     }
   });
   worker.events.on('turn_committed', (e) => {
-    const turn = pending.get(e.turnId) ?? { startLatencyMs: [], midTurn: 0, batches: e.batchIds.length };
+    const turn = pending.get(e.turnId) ?? { startLatencyMs: [], attempts: [], midTurn: 0, batches: e.batchIds.length };
     pending.delete(e.turnId);
-    send({ type: 'turn', sessionId: e.sessionId, turnId: e.turnId, headRevision: e.headRevision, fencingToken: e.fencingToken, batches: turn.batches, midTurn: turn.midTurn, startLatencyMs: turn.startLatencyMs, commitMs: e.commitMs });
+    send({
+      type: 'turn',
+      sessionId: e.sessionId,
+      turnId: e.turnId,
+      headRevision: e.headRevision,
+      fencingToken: e.fencingToken,
+      batches: turn.batches,
+      midTurn: turn.midTurn,
+      startLatencyMs: turn.startLatencyMs,
+      attempts: turn.attempts,
+      commitMs: e.commitMs,
+    });
   });
   worker.events.on('turn_failed', (e) => {
     pending.delete(e.turnId);
