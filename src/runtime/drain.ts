@@ -4,7 +4,7 @@
  * handler throws counts a failed attempt on its batches (dead-lettered at `maxAttempts`).
  */
 import type { Logger } from 'pino';
-import type { AttachmentStore, LeaseOwner, PersistedSessionRead, QueuedWorkClaim, RuntimeStore, SessionLease, TokenLedgerEntry } from '../store/contract.js';
+import type { AttachmentStore, ClaimNextResult, LeaseOwner, PersistedSessionRead, QueuedWorkClaim, RuntimeStore, SessionLease, TokenLedgerEntry } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
 import { SessionScopedAttachmentStore } from '../store/attachments/index.js';
 import { HeadRevisionConflictError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError } from '../errors.js';
@@ -13,6 +13,7 @@ import { buildCommandCommit, buildTurnCommit, commitWithRetry, sessionAfter } fr
 import { TurnAbortedError, inputViews, turnIdFor, type TurnContext, type TurnHandler, type TurnResult } from './turn.js';
 import type { RuntimeEvents } from './events.js';
 import { cancelEndedSessionWork, isSessionEnded, sessionHasEnded } from './session-policy.js';
+import { admitTurn, type TurnGate } from './isolation.js';
 
 export interface DrainOptions {
   store: RuntimeStore;
@@ -23,6 +24,8 @@ export interface DrainOptions {
   maxTurnsPerLease: number;
   maxBatchesPerTurn: number;
   maxAttempts: number;
+  /** Runs suspect turns alone in this process (src/runtime/isolation.ts); absent: no turn waits for another. */
+  isolation?: TurnGate;
   attachments: AttachmentStore;
   /** Fires when the worker shuts down: turns are told through `turn.signal`. */
   shutdown: AbortSignal;
@@ -42,9 +45,16 @@ export interface DrainReport {
   failed: number;
   /** The lease or a claim was lost, or a commit was refused: the drain stopped early. */
   lost: boolean;
+  /** Batches this drain's commits completed: a job whose batch is here is done without asking Postgres. */
+  completedBatchIds: Set<string>;
 }
 
-/** Runs the drain and always ends by releasing the lease (a no-op if it was lost or taken over). */
+/**
+ * Runs the drain and always ends with the lease released (a no-op if it was lost or taken over).
+ * Each turn starts with one claimNext (the head command, else the ready group); the claim that
+ * finds nothing releases the lease in the same statement, so an idle session costs one round trip
+ * to leave. The session is loaded alongside the first claim.
+ */
 export async function drainSession(options: DrainOptions): Promise<DrainReport> {
   const { store, lease } = options;
   const sessionId = lease.sessionId;
@@ -59,32 +69,41 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
     },
   });
   heartbeat.start();
-  const report: DrainReport = { turns: 0, committed: 0, failed: 0, lost: false };
+  const report: DrainReport = { turns: 0, committed: 0, failed: 0, lost: false, completedBatchIds: new Set() };
+  let released = false;
   try {
-    let session = await store.sessions.load(sessionId, { kind: 'active_path' });
+    let loading: Promise<PersistedSessionRead | null> | null = store.sessions.load(sessionId, { kind: 'active_path' });
+    let session: PersistedSessionRead | null = null;
     while (report.turns < options.maxTurnsPerLease && !leaseLost.signal.aborted && !options.shutdown.aborted) {
-      const fence = leaseFence(heartbeat.currentLease());
-      const ttlMs = options.leaseTtlMs;
-      // Turn work first: claimReady is null whenever the head is a session command, so asking for
-      // the command only then keeps command-first order and saves one claim transaction (3 round
-      // trips) on every turn: 1.1 → 0.1 command claims per turn in bench/profile.ts.
-      // maxAttempts also retires batches whose turns kept dying with their worker (counted at takeover).
-      const ready = await store.queue.claimReady({
-        sessionId,
-        fence,
-        owner: options.owner,
-        boundary: 'idle',
-        ttlMs,
-        maxBatches: options.maxBatchesPerTurn,
-        maxAttempts: options.maxAttempts,
-      });
-      const command = ready ? null : await store.queue.claimLeadingSessionCommand({ sessionId, fence, owner: options.owner, ttlMs });
-      const claim = ready ?? command;
+      // Renewals wait while a claim may release the lease: a renewal after it would read as a lost lease.
+      await heartbeat.pause();
+      let claimed: ClaimNextResult;
+      try {
+        // maxAttempts also retires batches whose turns kept dying with their worker (counted at takeover).
+        const claiming = store.queue.claimNext({
+          sessionId,
+          fence: leaseFence(heartbeat.currentLease()),
+          owner: options.owner,
+          ttlMs: options.leaseTtlMs,
+          maxBatches: options.maxBatchesPerTurn,
+          maxAttempts: options.maxAttempts,
+          releaseLeaseWhenEmpty: true,
+        });
+        if (loading) [session, claimed] = await Promise.all([loading, claiming]);
+        else claimed = await claiming;
+        loading = null;
+      } finally {
+        heartbeat.resume();
+      }
+      released = claimed.leaseReleased;
+      const claim = claimed.claim;
       if (!claim) break;
       report.turns++;
-      const run = command ? runCommand(options, heartbeat, session, claim) : runTurn(options, heartbeat, leaseLost.signal, session, claim);
-      const { outcome, next } = await run;
-      session = next;
+      const isCommand = claim.batches[0]?.items[0]?.payload.type === 'session_command';
+      const run: TurnRun = await (isCommand ? runCommand(options, heartbeat, session, claim) : runTurn(options, heartbeat, leaseLost.signal, session, claim));
+      const { outcome, completed } = run;
+      session = run.next;
+      for (const batchId of completed ?? []) report.completedBatchIds.add(batchId);
       if (outcome === 'committed') report.committed++;
       else if (outcome === 'failed') report.failed++;
       else {
@@ -96,7 +115,9 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
     }
   } finally {
     await heartbeat.stop();
-    await store.leases.release(leaseFence(heartbeat.currentLease())).catch((err) => options.log.warn({ err, sessionId }, 'lease release failed; it will expire'));
+    if (!released) {
+      await store.leases.release(leaseFence(heartbeat.currentLease())).catch((err) => options.log.warn({ err, sessionId }, 'lease release failed; it will expire'));
+    }
   }
   return report;
 }
@@ -104,6 +125,8 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
 interface TurnRun {
   outcome: TurnOutcome;
   next: PersistedSessionRead | null;
+  /** The batches a committed turn completed. */
+  completed?: string[];
 }
 
 async function runCommand(options: DrainOptions, heartbeat: Heartbeat, session: PersistedSessionRead | null, claim: QueuedWorkClaim): Promise<TurnRun> {
@@ -140,7 +163,7 @@ async function landCommit(
     });
     onCommitted?.(commit.committedAttachmentIds ?? []);
     heartbeat.clearClaims();
-    return { outcome: 'committed', next: sessionAfter(session, commit, result) };
+    return { outcome: 'committed', next: sessionAfter(session, commit, result), completed: claims.flatMap((c) => c.batches.map((b) => b.batchId)) };
   } catch (err) {
     if (err instanceof SessionLeaseExpiredError || err instanceof QueuedWorkClaimExpiredError || err instanceof HeadRevisionConflictError) {
       options.events.emit('commit_refused', { sessionId: commit.sessionId, turnId, code: err.code });
@@ -209,7 +232,40 @@ async function runTurn(
 
   let result: TurnResult;
   try {
-    result = await raceHardStop(options.handler(context), options.hardStop);
+    // A suspect turn runs alone; a turn that has to wait lets its claim go meanwhile (src/runtime/isolation.ts).
+    // A wait that ends without admission (shutdown, lease lost, batches gone) counts no attempt.
+    const leaveGate = options.isolation
+      ? await admitTurn(options.isolation, claim, {
+          signal: AbortSignal.any([signal, options.hardStop]),
+          letGo: async () => {
+            await heartbeat.pause();
+            try {
+              await store.queue.abandonClaim(claim);
+              heartbeat.clearClaims();
+              return true;
+            } catch (err) {
+              log.warn({ err }, 'could not let the claim go before waiting for a suspect turn; waiting with it');
+              return false;
+            } finally {
+              heartbeat.resume();
+            }
+          },
+          takeBack: async () => {
+            const fence = leaseFence(heartbeat.currentLease());
+            const again = await store.queue.claimByBatchIds({ sessionId, fence, owner: options.owner, boundary: 'idle', ttlMs: options.leaseTtlMs, batchIds });
+            if (again) heartbeat.addClaim(again);
+            return again !== null;
+          },
+          log,
+        }).catch((err: unknown) => {
+          throw leaseLost.aborted ? err : HARD_STOP;
+        })
+      : undefined;
+    try {
+      result = await raceHardStop(options.handler(context), options.hardStop);
+    } finally {
+      leaveGate?.();
+    }
   } catch (err) {
     if (err === HARD_STOP || leaseLost.aborted) {
       await abandonAll(options, heartbeat);

@@ -14,13 +14,14 @@ import { createInMemoryAttachmentStore } from '../store/attachments/index.js';
 import { currentProcessLiveness, isProcessDead } from '../store/liveness.js';
 import { silentLogger } from '../logger.js';
 import { assertNoEviction, createBatchQueue, redisConnection, resolveQueueSettings, type BatchJobData, type QueueSettings } from './bullmq.js';
-import { commitFeedPublish } from './commit-feed.js';
+import { CommitFeedPublisher } from './commit-feed.js';
 import { drainSession, type DrainReport } from './drain.js';
 import { RuntimeEvents } from './events.js';
 import { createProducer } from './producer.js';
 import { startReconciler, type Reconciler } from './reconciler.js';
 import { startRescue, type Rescue } from './rescue.js';
 import type { TurnHandler } from './turn.js';
+import { processTurnGate } from './isolation.js';
 
 export interface WorkerOptions {
   store: RuntimeStore;
@@ -37,6 +38,11 @@ export interface WorkerOptions {
   maxBatchesPerTurn?: number;
   /** Failed turns after which a batch is dead-lettered. Default 3. */
   maxAttempts?: number;
+  /**
+   * Run a turn whose batch's last attempt died with its worker (a suspect) alone in this process,
+   * so a poison input that ends the process takes only itself down (src/runtime/isolation.ts). Default true.
+   */
+  isolateSuspects?: boolean;
   /** How long turns in flight get to reach their commit after close() begins. Default 10,000 ms. */
   shutdownGraceMs?: number;
   /** Upper bound on how long a job waits before looking again at a busy session. Default 250 ms. */
@@ -93,9 +99,8 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   const queue = createBatchQueue(settings, connection);
   const producer = createProducer({ store, queue, settings, logger: log });
   events.on('turn_committed', (e) => void producer.publish(e.enqueuedBatches));
-  events.on('turn_committed', (e) =>
-    void commitFeedPublish(connection, settings.prefix, { type: 'commit', sessionId: e.sessionId, turnId: e.turnId, headRevision: e.headRevision }),
-  );
+  const commitFeed = new CommitFeedPublisher(connection, settings.prefix);
+  events.on('turn_committed', (e) => commitFeed.add({ type: 'commit', sessionId: e.sessionId, turnId: e.turnId, headRevision: e.headRevision }));
   let reconciler: Reconciler | undefined;
   let rescue: Rescue | undefined;
   let bullWorker: Worker<BatchJobData> | undefined;
@@ -117,6 +122,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       maxTurnsPerLease: options.maxTurnsPerLease ?? 16,
       maxBatchesPerTurn: options.maxBatchesPerTurn ?? 16,
       maxAttempts: options.maxAttempts ?? 3,
+      ...(options.isolateSuspects === false ? {} : { isolation: processTurnGate }),
       attachments,
       shutdown: shutdown.signal,
       hardStop: hardStop.signal,
@@ -157,6 +163,8 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       draining.delete(sessionId);
     }
 
+    // A batch this drain committed is gone: no need to ask Postgres.
+    if (report.completedBatchIds.has(batchId)) return { outcome: 'drained', turns: report.turns };
     const still = await store.queue.get(batchId);
     if (!still) return { outcome: 'drained', turns: report.turns };
     // A failed turn fails this attempt so BullMQ backs off (and shows the error in Bull Board);
@@ -197,6 +205,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
         await bullWorker?.close();
       } finally {
         clearTimeout(grace);
+        await commitFeed.flush();
         await queue.close();
         connection.disconnect();
       }

@@ -21,8 +21,7 @@ export async function createCommitHub(subscriber: Redis | null, prefix: string, 
   emitter.setMaxListeners(0);
   if (subscriber) {
     subscriber.on('message', (_channel: string, raw: string) => {
-      const message = commitFeedParse(raw);
-      if (message) emitter.emit(message.sessionId, message);
+      for (const message of commitFeedParse(raw)) emitter.emit(message.sessionId, message);
     });
     try {
       await subscriber.subscribe(commitFeedChannel(prefix));
