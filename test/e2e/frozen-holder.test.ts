@@ -1,0 +1,137 @@
+/**
+ * A lease holder that is alive but frozen (SIGSTOP) is not dead: no same-host rescue applies, and
+ * its session must be taken over by another worker once the lease expires, within about the lease
+ * TTL plus a few seconds (spec 06, chaos zombie). Two ways a frozen process held its sessions
+ * much longer, each reproduced here with real worker processes:
+ * - delivery: the session's only job stays active in the frozen process until BullMQ's job lock
+ *   (10 s) lapses; the reconciler's wake-up job hands it to a live worker (src/runtime/reconciler.ts);
+ * - Postgres: frozen between two statements of a transaction, the holder keeps its row locks for
+ *   as long as it stays frozen, and the successor's takeover waits on them.
+ */
+import { hostname } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import type { RuntimeStore } from '../../src/store/contract.js';
+import { createRuntimeFixture, queueIsEmpty, type RuntimeFixture } from '../helpers/runtime.js';
+import { startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes.js';
+
+const LEASE_TTL_MS = 1000;
+/** Takeover bound: TTL, a reconciler leader failover (3 × 500 ms) and a pass, with slack for a loaded machine. BullMQ alone needs ≥ 10 s (its job lock). */
+const TAKEOVER_BOUND_MS = 7000;
+
+let fixture: RuntimeFixture | undefined;
+const workers: WorkerProcess[] = [];
+
+afterEach(async () => {
+  for (const w of workers) w.kill('SIGCONT');
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+  await fixture?.cleanup();
+  fixture = undefined;
+});
+
+async function holderOf(store: RuntimeStore, sessionId: string, among: WorkerProcess[]): Promise<WorkerProcess | undefined> {
+  const lease = await store.leases.get(sessionId);
+  return among.find((w) => lease?.leaseToken && lease.owner.ownerId === `${hostname()}:${w.pid}`);
+}
+
+async function turnsOf(store: RuntimeStore, sessionId: string): Promise<{ users: string[]; assistants: number; head: number }> {
+  const read = await store.sessions.load(sessionId, { kind: 'full_graph' });
+  const nodes = read?.graph.nodes ?? [];
+  const users = nodes.flatMap((n) => (n.payload.kind === 'message' && n.payload.role === 'user' ? [String((n.payload.parts[0] as { text: string }).text)] : []));
+  const assistants = nodes.filter((n) => n.payload.kind === 'message' && n.payload.role === 'assistant').length;
+  return { users, assistants, head: read?.headRevision ?? 0 };
+}
+
+/** Two workers; one input for `sessionId`; resolves with the worker holding its lease mid-turn and that lease. */
+async function startAndHold(f: RuntimeFixture, env: Record<string, string>, sessionId: string) {
+  for (let i = 0; i < 2; i++) workers.push(await startWorkerProcess(env));
+  await f.producer.enqueueTurnInput({ sessionId, text: 'only' });
+  let holder: WorkerProcess | undefined;
+  await waitFor(async () => Boolean((holder = await holderOf(f.store, sessionId, workers))), 10_000, 'a worker to take the lease');
+  return { holder: holder!, successor: workers.find((w) => w !== holder)!, before: (await f.store.leases.get(sessionId))! };
+}
+
+/**
+ * Freezes `holder` at a moment when one of its Postgres connections is idle inside a transaction
+ * that holds row locks (it has written: backend_xid set), e.g. between a claim renewal's UPDATE and
+ * its COMMIT. Stops, looks, continues and tries again a few ms later, until caught or `deadline`.
+ * Only the stopped holder can stay idle in a transaction: an idle worker runs none.
+ */
+async function freezeInsideATransaction(holder: WorkerProcess, databaseUrl: string, deadline: number): Promise<boolean> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    while (Date.now() < deadline) {
+      holder.kill('SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      const [row] = await sql<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and state = 'idle in transaction' and backend_xid is not null`;
+      if (row!.n > 0) return true;
+      holder.kill('SIGCONT');
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 8)));
+    }
+    return false;
+  } finally {
+    await sql.end();
+  }
+}
+
+describe('a frozen lease holder', () => {
+  it('loses a session whose only job it holds within the lease TTL and a few seconds', async () => {
+    fixture = await createRuntimeFixture();
+    const f = fixture;
+    // A long turn, so the holder is frozen mid-turn; BullMQ's job lock stays at its 10 s default.
+    const env = f.env({ LEASE_TTL_MS: String(LEASE_TTL_MS), DEMO_THINK_MS: '2000', RECONCILE_INTERVAL_MS: '500', STALLED_INTERVAL_MS: '1000', LOG_LEVEL: 'fatal' });
+    const s = 'frozen-only-job';
+    const { holder, successor, before } = await startAndHold(f, env, s);
+    holder.kill('SIGSTOP');
+    const frozenAtMs = await f.store.clock.nowMs();
+
+    await waitFor(() => queueIsEmpty(f.store, [s]), 30_000, 'another worker to drain the session of the frozen holder');
+    const after = (await f.store.leases.get(s))!;
+    expect(after.fencingToken).toBeGreaterThan(before.fencingToken);
+    expect(after.owner.ownerId).toBe(`${hostname()}:${successor.pid}`);
+    // Store time from SIGSTOP to the successor's lease grant.
+    expect(after.claimedAtMs - frozenAtMs).toBeLessThan(TAKEOVER_BOUND_MS);
+
+    holder.kill('SIGCONT');
+    // The thawed holder finds its lease gone, commits nothing and keeps serving.
+    await new Promise((resolve) => setTimeout(resolve, 3 * LEASE_TTL_MS));
+    expect(holder.child.exitCode).toBeNull();
+    expect(holder.messages.filter((m) => m.type === 'turn' && m.sessionId === s)).toEqual([]);
+    expect(await turnsOf(f.store, s)).toEqual({ users: ['only'], assistants: 1, head: 1 });
+    await f.producer.enqueueTurnInput({ sessionId: 'after-thaw', text: 'ok' });
+    await waitFor(() => queueIsEmpty(f.store, ['after-thaw']), 20_000, 'the workers to serve new input after the thaw');
+  }, 90_000);
+
+  // KNOWN FAILURE until the store bounds how long a connection may sit idle inside a transaction
+  // (Postgres idle_in_transaction_session_timeout at most the lease TTL): a successor's takeover
+  // (the lease upsert that drops the old holder's claims) waits on the frozen holder's row locks
+  // for as long as it stays frozen (chaos zombie: 2 of 50 trials, "the successor did not drain").
+  // When that lands, this test fails as "expected to fail": make it a plain `it`. (Run it as a
+  // plain `it` to see why it fails today: "timed out ... waiting for another worker to take over".)
+  it.fails('loses its sessions even when frozen inside a transaction that holds their rows', async () => {
+    fixture = await createRuntimeFixture();
+    const f = fixture;
+    // Long turns renew their claims (a transaction) every TTL/3: many chances to freeze inside one.
+    const env = f.env({ LEASE_TTL_MS: String(LEASE_TTL_MS), DEMO_THINK_MS: '3000', RECONCILE_INTERVAL_MS: '500', STALLED_INTERVAL_MS: '1000', LOG_LEVEL: 'fatal' });
+    const s = 'frozen-in-transaction';
+    const { holder, before } = await startAndHold(f, env, s);
+    expect(await freezeInsideATransaction(holder, f.db.url, Date.now() + 5000)).toBe(true);
+    const frozenAtMs = await f.store.clock.nowMs();
+    await f.producer.enqueueTurnInput({ sessionId: s, text: 'second' });
+
+    // Still frozen: the takeover must not need the holder to move.
+    const takenOver = async () => ((await f.store.leases.get(s))?.fencingToken ?? 0) > before.fencingToken;
+    await waitFor(takenOver, TAKEOVER_BOUND_MS, 'another worker to take over the session of the holder frozen inside a transaction');
+    const after = (await f.store.leases.get(s))!;
+    expect(after.claimedAtMs - frozenAtMs).toBeLessThan(TAKEOVER_BOUND_MS);
+
+    holder.kill('SIGCONT');
+    await waitFor(() => queueIsEmpty(f.store, [s]), 60_000, 'the successor to drain the session');
+    await new Promise((resolve) => setTimeout(resolve, 3 * LEASE_TTL_MS));
+    expect(holder.child.exitCode).toBeNull();
+    expect(holder.messages.filter((m) => m.type === 'turn' && m.sessionId === s)).toEqual([]);
+    expect(await turnsOf(f.store, s)).toEqual({ users: ['only', 'second'], assistants: 2, head: 2 });
+  }, 90_000);
+});
