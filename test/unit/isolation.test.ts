@@ -1,12 +1,19 @@
 /**
  * The turn gate of src/runtime/isolation.ts: a suspect turn runs alone in its process; the others
- * wait for it without holding claims. Pure: no store, no clock; order is observed through
- * promises settling.
+ * wait for it without holding claims. The gate itself is pure (order is observed through promises
+ * settling); the claim gating runs against the in-memory reference store.
  */
-import { describe, expect, it } from 'vitest';
-import { admitTurn, isSuspect, TurnGate, TurnNotAdmittedError, type AdmissionHooks, type GateExit } from '../../src/runtime/isolation.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { admitTurn, gateIdleClaims, isSuspect, TurnGate, TurnNotAdmittedError, type AdmissionHooks, type GateExit } from '../../src/runtime/isolation.js';
 import { silentLogger } from '../../src/logger.js';
+import { createInMemoryStore } from '../../src/store/memory/index.js';
+import { leaseFence, sessionCommandDraft, turnInputDraft } from '../../src/store/drafts.js';
+import type { RuntimeStore, SessionLease } from '../../src/store/contract.js';
 import { INTERRUPTED_TURN } from '../../src/store/reasons.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 /** Lets every settled promise run its continuations. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -94,6 +101,40 @@ describe('TurnGate', () => {
     await expect(gate.enter('alone', stop.signal)).resolves.toBeTypeOf('function');
   });
 
+  it('upgrades a shared exit to alone only for the one turn in the gate, with no alone turn waiting', async () => {
+    const gate = new TurnGate();
+    const a = gate.tryEnter('shared')!;
+    const b = gate.tryEnter('shared')!;
+    expect(gate.upgrade(a)).toBeNull();
+    b();
+    const alone = gate.upgrade(a)!;
+    expect(gate.state).toMatchObject({ shared: 0, alone: true });
+    a();
+    expect(gate.state).toMatchObject({ shared: 0, alone: true });
+    alone();
+    expect(gate.upgrade(a)).toBeNull();
+    const c = gate.tryEnter('shared')!;
+    const waiting = gate.enter('alone');
+    expect(gate.upgrade(c)).toBeNull();
+    c();
+    (await waiting)();
+  });
+
+  it('hands a ticket to one taker, and takes it back by itself when nobody came for it', () => {
+    vi.useFakeTimers();
+    const gate = new TurnGate();
+    const claim = {};
+    gate.handTicket(claim, gate.tryEnter('shared')!);
+    expect(gate.takeTicket(claim)).toBeTypeOf('function');
+    expect(gate.takeTicket(claim)).toBeUndefined();
+    const forgotten = {};
+    gate.handTicket(forgotten, gate.tryEnter('shared')!);
+    expect(gate.state.shared).toBe(2);
+    vi.advanceTimersByTime(1_000);
+    expect(gate.state.shared).toBe(1);
+    expect(gate.takeTicket(forgotten)).toBeUndefined();
+  });
+
   it('counts an exit once however often it is called', () => {
     const gate = new TurnGate();
     const a = gate.tryEnter('shared')!;
@@ -164,6 +205,48 @@ describe('admitTurn', () => {
     expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
   });
 
+  it('runs a ticketed turn under its ticket, and upgrades a ticketed suspect that is alone in the gate', async () => {
+    const gate = new TurnGate();
+    const h = hooks();
+    const ticket = gate.tryEnter('shared')!;
+    gate.handTicket(fresh, ticket);
+    expect(await admitTurn(gate, fresh, h)).toBe(ticket);
+    expect(gate.state.shared).toBe(1);
+    ticket();
+    gate.handTicket(interrupted, gate.tryEnter('shared')!);
+    const alone = await admitTurn(gate, interrupted, h);
+    expect(gate.state).toMatchObject({ shared: 0, alone: true });
+    expect(h.calls).toEqual([]);
+    alone();
+  });
+
+  it('lets the claim of a ticketed suspect go while its ticket still keeps other suspects out', async () => {
+    const gate = new TurnGate();
+    const other = gate.tryEnter('shared')!;
+    const ticket = gate.tryEnter('shared')!;
+    gate.handTicket(interrupted, ticket);
+    let releaseLetGo!: () => void;
+    const calls: string[] = [];
+    const h = hooks({
+      letGo: () => new Promise<boolean>((resolve) => (releaseLetGo = () => resolve(true))).then((v) => (calls.push('letGo'), v)),
+      takeBack: async () => (calls.push('takeBack'), true),
+    });
+    const admitted = admitTurn(gate, interrupted, h);
+    // Another suspect arrives and the other turn ends while the claim is still being let go.
+    const log: string[] = [];
+    const rival = entering(gate, 'alone', log, 'rival');
+    other();
+    await settle();
+    expect(log).toEqual([]);
+    releaseLetGo();
+    await settle();
+    expect(log).toEqual(['rival']);
+    (await rival)();
+    const exit = await admitted;
+    expect(calls).toEqual(['letGo', 'takeBack']);
+    exit();
+  });
+
   it('waits holding the claims when they could not be let go, and then takes nothing back', async () => {
     const gate = new TurnGate();
     const suspect = gate.tryEnter('alone')!;
@@ -173,5 +256,67 @@ describe('admitTurn', () => {
     suspect();
     (await admitted)();
     expect(h.calls).toEqual([]);
+  });
+});
+
+describe('gateIdleClaims', () => {
+  const owner = { ownerId: 'w', incarnationId: 'w:1' };
+  const TTL = 30_000;
+
+  async function leased(store: RuntimeStore, sessionId: string): Promise<SessionLease> {
+    const outcome = await store.leases.tryClaim(sessionId, owner, TTL);
+    if (outcome.kind !== 'acquired') throw new Error('busy');
+    return outcome.lease;
+  }
+
+  it('holds idle claims back while a suspect runs, hands the claimed turn its ticket, and keeps the lease alive meanwhile', async () => {
+    const inner = createInMemoryStore();
+    let renewals = 0;
+    const counted: RuntimeStore = { ...inner, leases: { ...inner.leases, renew: (fence, ttl) => (renewals++, inner.leases.renew(fence, ttl)) } };
+    const gate = new TurnGate();
+    const store = gateIdleClaims(counted, gate);
+    await inner.queue.enqueue(turnInputDraft('s', 'hello', 'after_current_turn_commit', 'exclusive'));
+    const lease = await leased(store, 's');
+    const suspect = gate.tryEnter('alone')!;
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let claimed = false;
+    const claiming = store.queue.claimNext({ sessionId: 's', fence: leaseFence(lease), owner, ttlMs: 300, maxBatches: 1 }).then((r) => ((claimed = true), r));
+    await settle();
+    expect(claimed).toBe(false);
+    // Nothing is claimed while the suspect runs: a crash now would charge no other batch.
+    expect((await inner.queue.scan({ afterEnqueueSeq: 0, limit: 10 })).map((b) => b.held)).toEqual([false]);
+    vi.advanceTimersByTime(250);
+    expect(renewals).toBe(2);
+    suspect();
+    vi.useRealTimers();
+    const { claim } = await claiming;
+    expect(claim?.batches.map((b) => b.items[0]?.payload.type)).toEqual(['turn_input']);
+    expect(gate.state).toMatchObject({ shared: 1, alone: false });
+    gate.takeTicket(claim!)!();
+    expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
+  });
+
+  it('gives a claimed turn its ticket, gives the ticket of a command claim back at once, and lets mid-turn claims through', async () => {
+    const inner = createInMemoryStore();
+    const gate = new TurnGate();
+    const store = gateIdleClaims(inner, gate);
+    await inner.queue.enqueue(turnInputDraft('s', 'hello', 'earliest_safe_boundary', 'exclusive'));
+    await inner.queue.enqueue(sessionCommandDraft('c', { kind: 'reset_session', reason: 'test' }, 'reset-1'));
+    const lease = await leased(store, 's');
+    const { claim } = await store.queue.claimNext({ sessionId: 's', fence: leaseFence(lease), owner, ttlMs: TTL, maxBatches: 1 });
+    expect(gate.state.shared).toBe(1);
+    const ticket = gate.takeTicket(claim!)!;
+    expect(ticket).toBeTypeOf('function');
+    const commandLease = await leased(store, 'c');
+    const command = await store.queue.claimNext({ sessionId: 'c', fence: leaseFence(commandLease), owner, ttlMs: TTL, maxBatches: 1 });
+    expect(command.claim).not.toBeNull();
+    expect(gate.state.shared).toBe(1);
+    // A suspect waits for the ticketed turn; the turn's own mid-turn claim must not wait for the suspect.
+    const suspect = gate.enter('alone');
+    await inner.queue.enqueue(turnInputDraft('s', 'more', 'earliest_safe_boundary', 'exclusive'));
+    const midTurn = await store.queue.claimReady({ sessionId: 's', fence: leaseFence(lease), owner, boundary: 'active_turn_checkpoint', ttlMs: TTL, maxBatches: 1 });
+    expect(midTurn?.batches).toHaveLength(1);
+    ticket();
+    (await suspect)();
   });
 });
