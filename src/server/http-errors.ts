@@ -1,8 +1,10 @@
 /**
  * The one place where errors become HTTP answers: `{ error: { code, message, details } }` with
- * the status of spec 04 (404/403/409/410/429) plus 400 for invalid input and 503 when the store
- * cannot be reached. Matches on classes and codes, never on message text.
+ * the status of spec 04 (404/403/409/410/429) plus 400 for invalid input, 413/415 for bodies,
+ * 431 for oversized headers and 503 when the store cannot be reached. Matches on classes and
+ * codes, never on message text.
  */
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { TurnlaneError } from '../errors.js';
 
@@ -64,19 +66,50 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody; re
     return out;
   }
   const fastify = err as Partial<FastifyError> | null;
-  if (fastify && typeof fastify.code === 'string' && typeof fastify.statusCode === 'number' && fastify.statusCode < 500) {
-    const code =
-      fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? 'PAYLOAD_TOO_LARGE'
-        : fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? 'UNSUPPORTED_MEDIA_TYPE'
-          : 'INVALID_INPUT';
-    return { status: fastify.statusCode, body: errorBody(code, fastify.message ?? 'bad request') };
-  }
+  const known = fastify && typeof fastify.code === 'string' ? FASTIFY_ERRORS[fastify.code] : undefined;
+  if (known) return { status: known.status, body: errorBody(known.code, known.message ?? fastify?.message ?? 'bad request') };
+  // Any other refusal of Fastify's or a plugin's (empty or malformed JSON body, bad Content-Length,
+  // a static file path with `..`): the code that goes with its status, else invalid input.
   if (fastify && typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
-    return { status: fastify.statusCode, body: errorBody('INVALID_INPUT', 'bad request') };
+    const message = typeof fastify.code === 'string' ? (fastify.message ?? 'bad request') : 'bad request';
+    const code = CODE_OF_STATUS[fastify.statusCode];
+    return code ? { status: fastify.statusCode, body: errorBody(code, message) } : { status: 400, body: errorBody('INVALID_INPUT', message) };
   }
   return { status: 500, body: errorBody('INTERNAL', 'internal error; the request id in the logs has the details') };
+}
+
+/**
+ * Fastify's own refusals with a status and code of their own. The two router errors reach us
+ * through `frameworkErrors` (app.ts); their default answers were untyped, a 414 for a long id,
+ * and echoed the whole path (found by test/fuzz/http.fuzz.test.ts).
+ */
+const FASTIFY_ERRORS: Record<string, { status: number; code: string; message?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_BAD_URL: { status: 400, code: 'INVALID_INPUT', message: 'path: expected a URL with valid percent-encoding' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 400, code: 'INVALID_INPUT', message: 'path: expected ids of at most 300 characters' },
+};
+
+const CODE_OF_STATUS: Record<number, string> = { 400: 'INVALID_INPUT', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' };
+
+/**
+ * Node's HTTP parser refused the request (malformed, headers over 16 kB, too slow) before Fastify
+ * saw it: Fastify's default answer is untyped JSON. Written to the socket by hand, as Fastify does,
+ * and the connection closed (the parser cannot find the next request).
+ */
+export function handleClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, body] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', errorBody('HEADERS_TOO_LARGE', 'headers: expected at most 16 kB of request line and headers')]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', errorBody('REQUEST_TIMEOUT', 'the request did not arrive in time')]
+        : [400, 'Bad Request', errorBody('INVALID_INPUT', 'not a well-formed HTTP/1.1 request')];
+  const json = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`);
+  }
+  socket.destroy();
 }
 
 /** Fastify error handler: typed JSON, a log line for server-side failures only. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
+import { assertStorableText } from '../store/validate.js';
 
 export const sessionIdParam = z.object({ id: z.string() });
 export const batchParams = z.object({ id: z.string(), batchId: z.string().min(1).max(256) });
@@ -90,10 +91,17 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** Parses `input`, or throws InvalidInputError naming the first bad field. */
+/**
+ * Parses `input`, or throws InvalidInputError naming the first bad field. Strings must also be
+ * storable (no U+0000, no unpaired surrogate): `?agentId=%00` reached Postgres and came back as a
+ * 500 (found by test/fuzz/http.fuzz.test.ts).
+ */
 export function parse<T extends z.ZodTypeAny>(schema: T, input: unknown, where: string): z.output<T> {
   const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
+  if (result.success) {
+    assertStorableText(result.data, where);
+    return result.data;
+  }
   const issue = result.error.issues[0]!;
   const field = [where, ...issue.path.map(String)].join('.');
   const issues = result.error.issues.map((i) => ({ field: [where, ...i.path.map(String)].join('.'), problem: i.message }));

@@ -6,7 +6,7 @@
  * is SameSite=Strict.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { assertSessionId } from '../../store/validate.js';
+import { assertSessionId, assertStorableText } from '../../store/validate.js';
 import { SESSION_COOKIE, type Principal } from '../auth.js';
 import { registerBullBoard } from './bull-board.js';
 import type { ServerContext } from '../context.js';
@@ -22,8 +22,12 @@ function userOf(principal: Principal | undefined): string {
 }
 
 /** Only same-site paths under /admin: a login form must not become an open redirect. */
-function safeNext(next: string | undefined): string {
-  return next && /^\/admin(\/[A-Za-z0-9._:%\-/]*)?(\?[A-Za-z0-9._:%=&\-]*)?$/.test(next) ? next : '/admin/sessions';
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/admin(\/[A-Za-z0-9._:%\-/]*)?(\?[A-Za-z0-9._:%=&\-]*)?$/.test(next) ? next : '/admin/sessions';
+}
+
+function wantsHtml(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/html');
 }
 
 export function registerDashboard(app: FastifyInstance, ctx: ServerContext): void {
@@ -37,6 +41,12 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
     reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
   const back = (reply: FastifyReply, to: string, message: string, error = false) =>
     reply.redirect(`${to}${to.includes('?') ? '&' : '?'}${error ? 'error' : 'notice'}=${encodeURIComponent(message)}`, 303);
+  /** A refused action goes back to its page with the reason; a server failure stays an error (logged, 5xx). */
+  const refused = (reply: FastifyReply, to: string, err: unknown) => {
+    const { status, body } = toHttpError(err);
+    if (status >= 500) throw err;
+    return back(reply, to, body.error.message, true);
+  };
   const checkCsrf = (request: FastifyRequest) => {
     if (request.principal?.kind === 'local') return;
     if ((request.body as Form | undefined)?.csrf !== auth.csrfToken(request)) throw new HttpError(403, 'CSRF', 'the form is stale: reload the page and try again');
@@ -47,10 +57,14 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
     return sendHtml(reply, loginPage(safeNext(next), false));
   });
   app.post('/admin/login', async (request, reply) => {
-    const form = (request.body ?? {}) as Form;
-    const user = String(form.user ?? '');
-    if (!auth.checkOperator(user, String(form.password ?? ''))) {
+    const form = (request.body ?? {}) as Record<string, unknown>;
+    // Strings only: a JSON body could carry ['ops'], which String() would have let in.
+    const user = typeof form.user === 'string' ? form.user : '';
+    const password = typeof form.password === 'string' ? form.password : '';
+    if (!auth.checkOperator(user, password)) {
       request.log.info({ user: user.slice(0, 64) }, 'operator login refused');
+      // A script gets the typed error every other route answers with, a browser the form again.
+      if (!wantsHtml(request)) return reply.status(401).send(errorBody('UNAUTHORIZED', 'wrong user or password'));
       return sendHtml(reply, loginPage(safeNext(form.next), true), 401);
     }
     request.log.info({ user }, 'operator logged in');
@@ -64,9 +78,8 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
     // would turn a thrown 401 into a 500.
     scope.addHook('onRequest', async (request, reply) => {
       const principal = auth.identify(request);
-      const wantsHtml = (request.headers.accept ?? '').includes('text/html');
       if (!principal) {
-        if (wantsHtml) return sendHtml(reply, loginPage(safeNext(request.url), false), 401);
+        if (wantsHtml(request)) return sendHtml(reply, loginPage(safeNext(request.url), false), 401);
         return reply.status(401).header('www-authenticate', 'Basic realm="turnlane", charset="UTF-8"').send(errorBody('UNAUTHORIZED', 'operator credentials are required'));
       }
       if (principal.kind === 'producer') return reply.status(403).send(errorBody('FORBIDDEN', 'a producer API key cannot use the dashboard'));
@@ -76,8 +89,8 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
       const { status, body, retryAfterSeconds } = toHttpError(err);
       if (status >= 500 && status !== 503) request.log.error({ err }, 'dashboard request failed');
       if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
-      if (status === 401 && (request.headers.accept ?? '').includes('text/html')) return sendHtml(reply, loginPage(safeNext(request.url), false), 401);
-      if (!(request.headers.accept ?? '').includes('text/html')) return reply.status(status).send(body);
+      if (status === 401 && wantsHtml(request)) return sendHtml(reply, loginPage(safeNext(request.url), false), 401);
+      if (!wantsHtml(request)) return reply.status(status).send(body);
       return sendHtml(reply, errorPage({ ...chrome(request, null), notice: undefined }, status, body.error.code, body.error.message), status);
     });
 
@@ -91,6 +104,7 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
     scope.get('/admin/sessions', async (request, reply) => {
       const query = request.query as { after?: string; agent?: string };
       const agentId = typeof query.agent === 'string' && query.agent.trim() !== '' ? query.agent.trim() : undefined;
+      assertStorableText(agentId, 'query.agent');
       const after = typeof query.after === 'string' && query.after !== '' ? query.after : undefined;
       const limit = 100;
       const sessions = await store.operator.listSessions({ limit, ...(after ? { afterSessionId: after } : {}), ...(agentId ? { agentId } : {}) });
@@ -121,7 +135,7 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
       try {
         await cancelBatch(ctx, id, batchId);
       } catch (err) {
-        return back(reply, to, toHttpError(err).body.error.message, true);
+        return refused(reply, to, err);
       }
       request.log.info({ user: userOf(request.principal), sessionId: id, batchId }, 'operator cancelled a batch');
       return back(reply, to, `Batch ${batchId} cancelled.`);
@@ -135,7 +149,7 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
       try {
         await closeSession(ctx, id);
       } catch (err) {
-        return back(reply, to, toHttpError(err).body.error.message, true);
+        return refused(reply, to, err);
       }
       request.log.info({ user: userOf(request.principal), sessionId: id }, 'operator closed a session');
       return back(reply, to, 'Session closed; its unclaimed batches were cancelled.');
@@ -158,7 +172,7 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
       try {
         await requeueDeadLetter(ctx, batchId);
       } catch (err) {
-        return back(reply, to, toHttpError(err).body.error.message, true);
+        return refused(reply, to, err);
       }
       request.log.info({ user: userOf(request.principal), batchId }, 'operator requeued a dead letter');
       return back(reply, to, `Batch ${batchId} requeued at the tail of its session.`);

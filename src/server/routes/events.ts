@@ -34,6 +34,10 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
     const [overview, task] = await Promise.all([store.operator.getSession(id), store.sessions.get(id)]);
     if (!overview && !task) throw new HttpError(404, 'SESSION_NOT_FOUND', `no session ${id}`, { sessionId: id });
 
+    // HEAD (Fastify's automatic route): the headers only. A stream would never send them, since
+    // Node holds a HEAD answer's headers until its end, and the request hung (the HTTP fuzzer).
+    if (request.method === 'HEAD') return reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
+
     const lastEventId = Number(request.headers['last-event-id']);
     let sentRevision = query.afterRevision ?? (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (overview?.headRevision ?? 0));
     const initial = await store.sessions.load(id, { kind: 'full_graph' });
