@@ -5,7 +5,7 @@
  *
  *   npm run chaos                          every scenario at the sizes of spec 06
  *   npm run chaos -- --smoke               kill and redis-loss, small (CI, under 3 minutes)
- *   npm run chaos -- --only kill,zombie    some scenarios
+ *   npm run chaos -- --only kill,zombie    some scenarios (--scenario is the same flag, as in bench/run.ts)
  *   npm run chaos -- --seed 42             the fault schedule's seed (default: from the clock, printed)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -95,7 +95,7 @@ function printTable(rows: Row[]): void {
 async function main(): Promise<void> {
   const smoke = process.argv.includes('--smoke');
   const seed = Number(argValue('--seed') ?? Date.now() % 1_000_000);
-  const only = argValue('--only')?.split(',');
+  const only = (argValue('--only') ?? argValue('--scenario'))?.split(',');
   const chosen = ALL.filter((s) => (only ? only.includes(s.name) : smoke ? SMOKE.includes(s.name) : true));
   console.log(`[chaos] ${smoke ? 'smoke' : 'full'} run, seed ${seed}: ${chosen.map((s) => s.name).join(', ')}`);
   const rows: Row[] = [];
