@@ -13,7 +13,7 @@ import { buildCommandCommit, buildTurnCommit, commitWithRetry, sessionAfter } fr
 import { TurnAbortedError, inputViews, turnIdFor, type TurnContext, type TurnHandler, type TurnResult } from './turn.js';
 import type { RuntimeEvents } from './events.js';
 import { cancelEndedSessionWork, isSessionEnded, sessionHasEnded } from './session-policy.js';
-import { admitTurn, type TurnGate } from './isolation.js';
+import { admitTurn, type GateExit, type TurnGate } from './isolation.js';
 
 export interface DrainOptions {
   store: RuntimeStore;
@@ -75,6 +75,10 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
     let loading: Promise<PersistedSessionRead | null> | null = store.sessions.load(sessionId, { kind: 'active_path' });
     let session: PersistedSessionRead | null = null;
     while (report.turns < options.maxTurnsPerLease && !leaseLost.signal.aborted && !options.shutdown.aborted) {
+      // A shared place in the turn gate before the claim: no claim is taken while a suspect runs
+      // (its crash would charge it), and the place goes to the claimed turn (src/runtime/isolation.ts).
+      const ticket = await enterShared(options, leaseLost.signal);
+      if (ticket === null) break;
       // Renewals wait while a claim may release the lease: a renewal after it would read as a lost lease.
       await heartbeat.pause();
       let claimed: ClaimNextResult;
@@ -92,15 +96,20 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
         if (loading) [session, claimed] = await Promise.all([loading, claiming]);
         else claimed = await claiming;
         loading = null;
+      } catch (err) {
+        ticket?.();
+        throw err;
       } finally {
         heartbeat.resume();
       }
       released = claimed.leaseReleased;
       const claim = claimed.claim;
+      const isCommand = claim?.batches[0]?.items[0]?.payload.type === 'session_command';
+      // A session command runs no handler: it needs no place in the gate.
+      if (!claim || isCommand) ticket?.();
       if (!claim) break;
       report.turns++;
-      const isCommand = claim.batches[0]?.items[0]?.payload.type === 'session_command';
-      const run: TurnRun = await (isCommand ? runCommand(options, heartbeat, session, claim) : runTurn(options, heartbeat, leaseLost.signal, session, claim));
+      const run: TurnRun = await (isCommand ? runCommand(options, heartbeat, session, claim) : runTurn(options, heartbeat, leaseLost.signal, session, claim, ticket));
       const { outcome, completed } = run;
       session = run.next;
       for (const batchId of completed ?? []) report.completedBatchIds.add(batchId);
@@ -178,12 +187,26 @@ async function landCommit(
   }
 }
 
+/**
+ * A shared place in the turn gate, waiting while a suspect runs or waits; undefined without a
+ * gate, null when the lease was lost or the worker shuts down while waiting.
+ */
+async function enterShared(options: DrainOptions, leaseLost: AbortSignal): Promise<GateExit | undefined | null> {
+  if (!options.isolation) return undefined;
+  try {
+    return await options.isolation.enter('shared', AbortSignal.any([leaseLost, options.shutdown]));
+  } catch {
+    return null;
+  }
+}
+
 async function runTurn(
   options: DrainOptions,
   heartbeat: Heartbeat,
   leaseLost: AbortSignal,
   session: PersistedSessionRead | null,
   claim: QueuedWorkClaim,
+  ticket: GateExit | undefined,
 ): Promise<TurnRun> {
   const { store } = options;
   const sessionId = claim.sessionId;
@@ -257,7 +280,7 @@ async function runTurn(
             return again !== null;
           },
           log,
-        }).catch((err: unknown) => {
+        }, ticket).catch((err: unknown) => {
           throw leaseLost.aborted ? err : HARD_STOP;
         })
       : undefined;

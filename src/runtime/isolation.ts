@@ -8,11 +8,10 @@
  * starting until its handler returns. If it ends the process again, it takes only itself down.
  *
  * No other claim may be held in the process while a suspect runs, or its crash charges that claim
- * too. So idle claims pass the gate as well (`gateIdleClaims`): a claim statement runs under a
- * shared ticket, which a running or waiting suspect holds back, and the ticket stays with the claim
- * until its turn is admitted: a turn that is not a suspect runs under it; a suspect gives its claim
- * up (no attempt counted) while still holding the ticket, then waits to run alone and takes the
- * same batches back once admitted. A suspect's crash then charges nobody else; what can still
+ * too. So the drain loop takes a shared place (a ticket) before each claim, which a running or
+ * waiting suspect holds back, and hands it to the claimed turn (`admitTurn`): a turn that is not a
+ * suspect runs under it; a suspect gives its claim up (no attempt counted) while still holding the
+ * ticket, then waits to run alone and takes the same batches back once admitted. A suspect's crash then charges nobody else; what can still
  * charge an input that does not crash is the *first* crash of each other poison input, which runs
  * shared because nothing marks it yet: once per poison input, and only if it was in flight (or, as
  * a suspect, between its claim and letting it go) at that moment. (Without the claim tickets,
@@ -27,16 +26,7 @@
  * and suspects run alone").
  */
 import type { Logger } from 'pino';
-import type { LeaseFence, QueuedWorkClaim, RuntimeStore } from '../store/contract.js';
 import { INTERRUPTED_TURN } from '../store/reasons.js';
-
-/**
- * How long a claim's ticket waits for its turn to reach the gate before it is given back. The turn
- * normally picks it up in the same tick as the claim returns; the bound only keeps a claim that
- * never becomes a turn from holding suspects back. A ticket given back early costs nothing but
- * the protection: the turn then enters as an unticketed one.
- */
-const TICKET_TTL_MS = 1_000;
 
 /** `shared`: beside other shared turns. `alone`: with no other turn in flight in the process. */
 export type GateMode = 'shared' | 'alone';
@@ -61,7 +51,6 @@ export class TurnGate {
   private readonly aloneWaiters: Waiter[] = [];
   private readonly sharedWaiters = new Set<Waiter>();
   private readonly liveShared = new WeakSet<GateExit>();
-  private readonly tickets = new WeakMap<object, GateExit>();
 
   /** Turns in the gate and waiting at it, for logs and tests. */
   get state(): { shared: number; alone: boolean; waitingAlone: number; waitingShared: number } {
@@ -111,23 +100,6 @@ export class TurnGate {
     this.alone = true;
     shared();
     return this.exitFor('alone');
-  }
-
-  /** Hands a shared exit to the turn of `claim` (see `takeTicket`); given back by itself after TICKET_TTL_MS. */
-  handTicket(claim: object, shared: GateExit): void {
-    this.tickets.set(claim, shared);
-    setTimeout(() => {
-      if (this.tickets.get(claim) !== shared) return;
-      this.tickets.delete(claim);
-      shared();
-    }, TICKET_TTL_MS).unref();
-  }
-
-  /** The shared exit handed to `claim`'s turn, once; undefined when there is none (or it was given back). */
-  takeTicket(claim: object): GateExit | undefined {
-    const ticket = this.tickets.get(claim);
-    this.tickets.delete(claim);
-    return ticket;
   }
 
   private take(mode: GateMode): GateExit {
@@ -204,16 +176,17 @@ export interface AdmissionHooks {
 }
 
 /**
- * Admits a turn to the gate before its handler runs: alone if it is a suspect, else shared. A turn
- * that must wait lets its claims go first and takes them back once admitted. Resolves with the
- * exit to call when the handler has returned or thrown; rejects (holding nothing in the gate) when
- * the signal fires or the batches cannot be taken back (TurnNotAdmittedError).
+ * Admits a turn to the gate before its handler runs: alone if it is a suspect, else shared.
+ * `ticket` is the shared place the drain loop took before it claimed (so no claim is taken while
+ * a suspect runs); a shared turn keeps it, a suspect trades it for an alone place. A turn that must
+ * wait lets its claims go first and takes them back once admitted. Resolves with the exit to call
+ * when the handler has returned or thrown; rejects (holding nothing in the gate) when the signal
+ * fires or the batches cannot be taken back (TurnNotAdmittedError).
  */
-export async function admitTurn(gate: TurnGate, claim: ClaimFailures, hooks: AdmissionHooks): Promise<GateExit> {
+export async function admitTurn(gate: TurnGate, claim: ClaimFailures, hooks: AdmissionHooks, ticket?: GateExit): Promise<GateExit> {
   const mode: GateMode = isSuspect(claim) ? 'alone' : 'shared';
   const suspects = claim.batches.filter((b) => b.lastError === INTERRUPTED_TURN).map((b) => ({ batchId: b.batchId, attempts: b.attempts }));
   if (mode === 'alone') hooks.log.info({ suspects, gate: gate.state }, 'suspect turn: its last attempt died with its worker, so it runs alone');
-  const ticket = gate.takeTicket(claim);
   if (ticket && mode === 'shared') return ticket;
   const now = ticket ? gate.upgrade(ticket) : gate.tryEnter(mode);
   if (now) return now;
@@ -232,53 +205,4 @@ export async function admitTurn(gate: TurnGate, claim: ClaimFailures, hooks: Adm
     throw err;
   }
   return exit;
-}
-
-/**
- * The store with its idle claims (`claimReady` at the idle boundary, `claimNext`) passing the gate:
- * each claim statement waits while a suspect runs or waits, runs under a shared ticket, and hands
- * the ticket to the claimed turn (`admitTurn` picks it up). A session-command claim gives its ticket
- * back at once: it runs no handler. Mid-turn claims (`active_turn_checkpoint`) do not pass the gate:
- * their turn is already in it, and waiting there for a suspect that waits for that turn would never end.
- */
-export function gateIdleClaims(store: RuntimeStore, gate: TurnGate): RuntimeStore {
-  const queue = store.queue;
-  async function throughGate<T>(req: { fence: LeaseFence; ttlMs: number }, claimOf: (result: T) => QueuedWorkClaim | null, run: () => Promise<T>): Promise<T> {
-    let ticket = gate.tryEnter('shared');
-    if (!ticket) {
-      // The drain holds its heartbeat while it claims (a renewal racing a releasing claim would
-      // read as a lost lease), so a claim waiting for suspects keeps the lease alive itself. A
-      // failed renewal is left to the claim, which then fails on the fence like any claim would.
-      const keepAlive = setInterval(() => void store.leases.renew(req.fence, req.ttlMs).catch(() => {}), Math.max(50, Math.floor(req.ttlMs / 3)));
-      keepAlive.unref();
-      try {
-        ticket = await gate.enter('shared');
-      } finally {
-        clearInterval(keepAlive);
-      }
-    }
-    let result: T;
-    try {
-      result = await run();
-    } catch (err) {
-      ticket();
-      throw err;
-    }
-    const claim = claimOf(result);
-    if (claim && !isSessionCommandClaim(claim)) gate.handTicket(claim, ticket);
-    else ticket();
-    return result;
-  }
-  return {
-    ...store,
-    queue: {
-      ...queue,
-      claimReady: (req) => (req.boundary === 'idle' ? throughGate(req, (claim) => claim, () => queue.claimReady(req)) : queue.claimReady(req)),
-      claimNext: (req) => throughGate(req, (result) => result.claim, () => queue.claimNext(req)),
-    },
-  };
-}
-
-function isSessionCommandClaim(claim: QueuedWorkClaim): boolean {
-  return claim.batches.some((b) => b.items.some((i) => i.payload.type === 'session_command'));
 }

@@ -113,6 +113,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
 
   /** Runs turns under `lease` and releases it at the end. */
   function drain(lease: SessionLease): Promise<DrainReport> {
+    const isolate = options.isolateSuspects !== false;
     return drainSession({
       store,
       handler: options.handler,
@@ -122,7 +123,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       maxTurnsPerLease: options.maxTurnsPerLease ?? 16,
       maxBatchesPerTurn: options.maxBatchesPerTurn ?? 16,
       maxAttempts: options.maxAttempts ?? 3,
-      ...(options.isolateSuspects === false ? {} : { isolation: processTurnGate }),
+      ...(isolate ? { isolation: processTurnGate } : {}),
       attachments,
       shutdown: shutdown.signal,
       hardStop: hardStop.signal,

@@ -1,13 +1,17 @@
 /**
  * The turn gate of src/runtime/isolation.ts: a suspect turn runs alone in its process; the others
  * wait for it without holding claims. The gate itself is pure (order is observed through promises
- * settling); the claim gating runs against the in-memory reference store.
+ * settling); the drain loop's gating runs against the in-memory reference store.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { admitTurn, gateIdleClaims, isSuspect, TurnGate, TurnNotAdmittedError, type AdmissionHooks, type GateExit } from '../../src/runtime/isolation.js';
+import { admitTurn, isSuspect, TurnGate, TurnNotAdmittedError, type AdmissionHooks, type GateExit } from '../../src/runtime/isolation.js';
+import { drainSession } from '../../src/runtime/drain.js';
+import { RuntimeEvents } from '../../src/runtime/events.js';
+import type { TurnHandler, TurnResult } from '../../src/runtime/turn.js';
+import { createInMemoryAttachmentStore } from '../../src/store/attachments/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { createInMemoryStore } from '../../src/store/memory/index.js';
-import { leaseFence, sessionCommandDraft, turnInputDraft } from '../../src/store/drafts.js';
+import { sessionCommandDraft, turnInputDraft } from '../../src/store/drafts.js';
 import type { RuntimeStore, SessionLease } from '../../src/store/contract.js';
 import { INTERRUPTED_TURN } from '../../src/store/reasons.js';
 
@@ -120,21 +124,6 @@ describe('TurnGate', () => {
     (await waiting)();
   });
 
-  it('hands a ticket to one taker, and takes it back by itself when nobody came for it', () => {
-    vi.useFakeTimers();
-    const gate = new TurnGate();
-    const claim = {};
-    gate.handTicket(claim, gate.tryEnter('shared')!);
-    expect(gate.takeTicket(claim)).toBeTypeOf('function');
-    expect(gate.takeTicket(claim)).toBeUndefined();
-    const forgotten = {};
-    gate.handTicket(forgotten, gate.tryEnter('shared')!);
-    expect(gate.state.shared).toBe(2);
-    vi.advanceTimersByTime(1_000);
-    expect(gate.state.shared).toBe(1);
-    expect(gate.takeTicket(forgotten)).toBeUndefined();
-  });
-
   it('counts an exit once however often it is called', () => {
     const gate = new TurnGate();
     const a = gate.tryEnter('shared')!;
@@ -209,12 +198,10 @@ describe('admitTurn', () => {
     const gate = new TurnGate();
     const h = hooks();
     const ticket = gate.tryEnter('shared')!;
-    gate.handTicket(fresh, ticket);
-    expect(await admitTurn(gate, fresh, h)).toBe(ticket);
+    expect(await admitTurn(gate, fresh, h, ticket)).toBe(ticket);
     expect(gate.state.shared).toBe(1);
     ticket();
-    gate.handTicket(interrupted, gate.tryEnter('shared')!);
-    const alone = await admitTurn(gate, interrupted, h);
+    const alone = await admitTurn(gate, interrupted, h, gate.tryEnter('shared')!);
     expect(gate.state).toMatchObject({ shared: 0, alone: true });
     expect(h.calls).toEqual([]);
     alone();
@@ -224,14 +211,13 @@ describe('admitTurn', () => {
     const gate = new TurnGate();
     const other = gate.tryEnter('shared')!;
     const ticket = gate.tryEnter('shared')!;
-    gate.handTicket(interrupted, ticket);
     let releaseLetGo!: () => void;
     const calls: string[] = [];
     const h = hooks({
       letGo: () => new Promise<boolean>((resolve) => (releaseLetGo = () => resolve(true))).then((v) => (calls.push('letGo'), v)),
       takeBack: async () => (calls.push('takeBack'), true),
     });
-    const admitted = admitTurn(gate, interrupted, h);
+    const admitted = admitTurn(gate, interrupted, h, ticket);
     // Another suspect arrives and the other turn ends while the claim is still being let go.
     const log: string[] = [];
     const rival = entering(gate, 'alone', log, 'rival');
@@ -259,9 +245,29 @@ describe('admitTurn', () => {
   });
 });
 
-describe('gateIdleClaims', () => {
+describe('the drain loop and the gate', () => {
   const owner = { ownerId: 'w', incarnationId: 'w:1' };
   const TTL = 30_000;
+
+  function drainWith(store: RuntimeStore, lease: SessionLease, gate: TurnGate, handler: TurnHandler) {
+    return drainSession({
+      store,
+      handler,
+      owner,
+      lease,
+      leaseTtlMs: TTL,
+      maxTurnsPerLease: 16,
+      maxBatchesPerTurn: 16,
+      maxAttempts: 3,
+      isolation: gate,
+      attachments: createInMemoryAttachmentStore(),
+      shutdown: new AbortController().signal,
+      hardStop: new AbortController().signal,
+      useTools: async () => {},
+      events: new RuntimeEvents(),
+      log: silentLogger(),
+    });
+  }
 
   async function leased(store: RuntimeStore, sessionId: string): Promise<SessionLease> {
     const outcome = await store.leases.tryClaim(sessionId, owner, TTL);
@@ -269,54 +275,42 @@ describe('gateIdleClaims', () => {
     return outcome.lease;
   }
 
-  it('holds idle claims back while a suspect runs, hands the claimed turn its ticket, and keeps the lease alive meanwhile', async () => {
+  it('claims nothing while a suspect runs, then runs the turn under the place it took before claiming', async () => {
     const inner = createInMemoryStore();
-    let renewals = 0;
-    const counted: RuntimeStore = { ...inner, leases: { ...inner.leases, renew: (fence, ttl) => (renewals++, inner.leases.renew(fence, ttl)) } };
-    const gate = new TurnGate();
-    const store = gateIdleClaims(counted, gate);
-    await inner.queue.enqueue(turnInputDraft('s', 'hello', 'after_current_turn_commit', 'exclusive'));
+    const calls: string[] = [];
+    const store: RuntimeStore = {
+      ...inner,
+      queue: { ...inner.queue, claimNext: (req) => (calls.push('claimNext'), inner.queue.claimNext(req)), abandonClaim: (c, f) => (calls.push('abandonClaim'), inner.queue.abandonClaim(c, f)) },
+    };
+    await store.queue.enqueue(turnInputDraft('s', 'hello', 'after_current_turn_commit', 'exclusive'));
     const lease = await leased(store, 's');
+    const gate = new TurnGate();
     const suspect = gate.tryEnter('alone')!;
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    let claimed = false;
-    const claiming = store.queue.claimNext({ sessionId: 's', fence: leaseFence(lease), owner, ttlMs: 300, maxBatches: 1 }).then((r) => ((claimed = true), r));
-    await settle();
-    expect(claimed).toBe(false);
-    // Nothing is claimed while the suspect runs: a crash now would charge no other batch.
-    expect((await inner.queue.scan({ afterEnqueueSeq: 0, limit: 10 })).map((b) => b.held)).toEqual([false]);
-    vi.advanceTimersByTime(250);
-    expect(renewals).toBe(2);
+    const seen: unknown[] = [];
+    const draining = drainWith(store, lease, gate, async () => {
+      seen.push(gate.state);
+      return { append: [] } satisfies TurnResult;
+    });
+    for (let i = 0; i < 20; i++) await settle();
+    // Nothing is claimed while the suspect runs (not even briefly): a crash now would charge no other batch.
+    expect(calls).toEqual([]);
     suspect();
-    vi.useRealTimers();
-    const { claim } = await claiming;
-    expect(claim?.batches.map((b) => b.items[0]?.payload.type)).toEqual(['turn_input']);
-    expect(gate.state).toMatchObject({ shared: 1, alone: false });
-    gate.takeTicket(claim!)!();
+    const report = await draining;
+    expect(report.committed).toBe(1);
+    expect(calls).toEqual(['claimNext', 'claimNext']);
+    expect(seen).toEqual([{ shared: 1, alone: false, waitingAlone: 0, waitingShared: 0 }]);
     expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
   });
 
-  it('gives a claimed turn its ticket, gives the ticket of a command claim back at once, and lets mid-turn claims through', async () => {
-    const inner = createInMemoryStore();
+  it('gives the place of a session-command claim and of an empty claim back at once', async () => {
+    const store = createInMemoryStore();
+    await store.queue.enqueue(sessionCommandDraft('c', { kind: 'reset_session', reason: 'test' }, 'reset-1'));
+    const lease = await leased(store, 'c');
     const gate = new TurnGate();
-    const store = gateIdleClaims(inner, gate);
-    await inner.queue.enqueue(turnInputDraft('s', 'hello', 'earliest_safe_boundary', 'exclusive'));
-    await inner.queue.enqueue(sessionCommandDraft('c', { kind: 'reset_session', reason: 'test' }, 'reset-1'));
-    const lease = await leased(store, 's');
-    const { claim } = await store.queue.claimNext({ sessionId: 's', fence: leaseFence(lease), owner, ttlMs: TTL, maxBatches: 1 });
-    expect(gate.state.shared).toBe(1);
-    const ticket = gate.takeTicket(claim!)!;
-    expect(ticket).toBeTypeOf('function');
-    const commandLease = await leased(store, 'c');
-    const command = await store.queue.claimNext({ sessionId: 'c', fence: leaseFence(commandLease), owner, ttlMs: TTL, maxBatches: 1 });
-    expect(command.claim).not.toBeNull();
-    expect(gate.state.shared).toBe(1);
-    // A suspect waits for the ticketed turn; the turn's own mid-turn claim must not wait for the suspect.
-    const suspect = gate.enter('alone');
-    await inner.queue.enqueue(turnInputDraft('s', 'more', 'earliest_safe_boundary', 'exclusive'));
-    const midTurn = await store.queue.claimReady({ sessionId: 's', fence: leaseFence(lease), owner, boundary: 'active_turn_checkpoint', ttlMs: TTL, maxBatches: 1 });
-    expect(midTurn?.batches).toHaveLength(1);
-    ticket();
-    (await suspect)();
+    const report = await drainWith(store, lease, gate, async () => {
+      throw new Error('a session command runs no handler');
+    });
+    expect(report.committed).toBe(1);
+    expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
   });
 });
