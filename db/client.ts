@@ -13,6 +13,12 @@ export interface SqlClientOptions {
   maxConnections?: number;
   /** Seconds an idle connection is kept. Default 30: long enough for a worker's steady loop. */
   idleTimeoutSeconds?: number;
+  /**
+   * Postgres `idle_in_transaction_session_timeout` of every connection, in ms; 0 leaves the
+   * server's setting. A client that stops between two statements of a transaction (SIGSTOP, a
+   * stalled VM) keeps its row locks until then, and a session's next lease holder waits on them.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 /**
@@ -25,6 +31,7 @@ export function createSqlClient(databaseUrl: string, options: SqlClientOptions =
     max: options.maxConnections ?? 10,
     idle_timeout: options.idleTimeoutSeconds ?? 30,
     onnotice: () => {},
+    ...(options.idleInTransactionTimeoutMs ? { connection: { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } } : {}),
     types: {
       bigint: {
         to: 20,

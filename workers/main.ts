@@ -41,7 +41,7 @@ export type WorkerMessage =
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ level: config.LOG_LEVEL, base: { role: 'worker', pid: process.pid } });
-  const store = createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS });
+  const store = createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS, idleInTransactionTimeoutMs: config.LEASE_TTL_MS });
   const worker = createWorker({
     store,
     handler: selectHandler(config),

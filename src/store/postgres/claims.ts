@@ -247,30 +247,37 @@ function assertClaim(claim: unknown): asserts claim is QueuedWorkClaim {
 
 /**
  * renewClaim: every batch of the claim must still be queued under its id and token, unexpired;
- * then `expiresAt = now + ttl` on all of them. Rows touched: the claim's rows. Otherwise
+ * then `expiresAt = now + ttl` on all of them, in one autocommit statement (a heartbeat opens no
+ * transaction, so a holder frozen between two of its statements holds no row lock). Rows touched:
+ * the claim's rows, locked first and written only when all of them match. Otherwise
  * QueuedWorkClaimExpiredError and nothing changes.
  */
 export async function claimRenew(ctx: PgContext, claim: QueuedWorkClaim, ttlMs: number): Promise<QueuedWorkClaim> {
   assertClaim(claim);
   assertTtl(ttlMs, ctx.limits);
   const batchIds = [...new Set(claim.batches.map((b) => b.batchId))];
-  return runTransaction(ctx.sql, async (tx) => {
-    const now = ctx.clock.now();
-    const rows = await tx<BatchRow[]>`
-      update queued_batches set claim_expires_at_ms = ${now} + ${ttlMs}::bigint
-      where session_id = ${claim.sessionId} and batch_id = any(${tx.array(batchIds)}::text[])
-        and claim_id = ${claim.claimId} and claim_token = ${claim.claimToken} and claim_expires_at_ms > ${now}
-      returning *`;
-    if (rows.length !== batchIds.length) {
-      throw new QueuedWorkClaimExpiredError(`claim ${claim.claimId} no longer owns its batches`, { claimId: claim.claimId });
-    }
-    const byId = new Map(rows.map((row) => [row.batch_id, row]));
-    return {
-      ...claim,
-      expiresAtMs: rows[0]!.claim_expires_at_ms!,
-      batches: claim.batches.map((b) => claimedBatchFromRow(byId.get(b.batchId)!)),
-    };
-  });
+  const now = ctx.clock.now();
+  const rows = await runStatement(
+    () => ctx.sql<BatchRow[]>`
+      with mine as (
+        select batch_id from queued_batches
+        where session_id = ${claim.sessionId} and batch_id = any(${ctx.sql.array(batchIds)}::text[])
+          and claim_id = ${claim.claimId} and claim_token = ${claim.claimToken} and claim_expires_at_ms > ${now}
+        for update
+      )
+      update queued_batches q set claim_expires_at_ms = ${now} + ${ttlMs}::bigint
+      where q.batch_id in (select batch_id from mine) and (select count(*) from mine) = ${batchIds.length}
+      returning q.*`,
+  );
+  if (rows.length !== batchIds.length) {
+    throw new QueuedWorkClaimExpiredError(`claim ${claim.claimId} no longer owns its batches`, { claimId: claim.claimId });
+  }
+  const byId = new Map(rows.map((row) => [row.batch_id, row]));
+  return {
+    ...claim,
+    expiresAtMs: rows[0]!.claim_expires_at_ms!,
+    batches: claim.batches.map((b) => claimedBatchFromRow(byId.get(b.batchId)!)),
+  };
 }
 
 /**

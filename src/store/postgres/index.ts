@@ -47,6 +47,13 @@ export interface PostgresStoreOptions {
   databaseUrl: string;
   /** Pool size. Default 10. */
   maxConnections?: number;
+  /**
+   * How long a connection may sit idle inside a transaction before Postgres ends it, in ms.
+   * Default 15,000 (the default lease TTL); a worker passes its lease TTL. Every store transaction
+   * sends its statements back to back, so only a frozen or cut-off client reaches it, and its row
+   * locks would otherwise block the session's next lease holder for as long as it stays frozen.
+   */
+  idleInTransactionTimeoutMs?: number;
   /** How long a finished batch's source key is remembered, in ms. Default 24 h. */
   sourceKeyRetentionMs?: number;
   /** Input limits; defaults in DEFAULT_LIMITS. */
@@ -61,7 +68,10 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
   const limits = resolveLimits(options.limits);
   const sourceKeyRetentionMs = options.sourceKeyRetentionMs ?? DEFAULT_SOURCE_KEY_RETENTION_MS;
   assertNonNegativeInteger(sourceKeyRetentionMs, 'sourceKeyRetentionMs');
-  const sql = createSqlClient(options.databaseUrl, options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections });
+  const sql = createSqlClient(options.databaseUrl, {
+    ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+    idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 15_000,
+  });
   const clock = new StoreClock(sql);
   const taskSessionRetentionMs = options.taskSessionRetentionMs ?? DEFAULT_TASK_SESSION_RETENTION_MS;
   assertNonNegativeInteger(taskSessionRetentionMs, 'taskSessionRetentionMs');
