@@ -28,7 +28,7 @@ async function untilWaiting(hold: { waiting(): Promise<number> }): Promise<void>
 }
 
 describe('race: a statement whose selected row changes under it undoes itself', () => {
-  it('a claim of a join group stamps nothing when one member becomes unavailable under it', async () => {
+  it('an exact claim of a join group stamps nothing when one member becomes unavailable under it', async () => {
     const store = fx.stores[0]!;
     const s = 'undo-claim';
     const acquired = await store.leases.tryClaim(s, owner('w'), 3_600_000);
@@ -37,9 +37,11 @@ describe('race: a statement whose selected row changes under it undoes itself', 
     const first = await store.queue.enqueue(joined(s, 'one'));
     const second = await store.queue.enqueue(joined(s, 'two'));
     const hold = await holdBatchRow(fx.databaseUrl, second.batchId);
-    const claiming = store.queue.claimReady({ sessionId: s, fence, owner: fence.owner, boundary: 'idle', ttlMs: 60_000, maxBatches: 16 });
+    const claiming = store.queue.claimByBatchIds({ sessionId: s, fence, owner: fence.owner, boundary: 'idle', ttlMs: 60_000, batchIds: [first.batchId, second.batchId] });
     await untilWaiting(hold);
     await hold.release({ availableAtMs: Date.now() + 3_600_000 });
+    // Undone and run again: the group is no longer [first, second], so nothing is claimed (a
+    // statement that kept its partial stamp would hand out a claim of [first] alone).
     expect(await claiming).toBeNull();
     // Nothing stayed stamped: the first batch is claimable at once, alone now.
     const again = await store.queue.claimReady({ sessionId: s, fence, owner: fence.owner, boundary: 'idle', ttlMs: 60_000, maxBatches: 16 });
