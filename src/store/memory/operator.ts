@@ -5,6 +5,7 @@
 import { InvalidInputError, describeValue } from '../../errors.js';
 import type { SessionOverview, TaskSessionStatus, TurnCommitRecord } from '../contract.js';
 import { assertSessionId } from '../validate.js';
+import { assertAgentId } from '../policy-validate.js';
 import { isBatchHeld, storeNow, type MemoryState } from './state.js';
 
 /** What the operator views need of a task session record. */
@@ -91,9 +92,8 @@ export function operatorListSessions(
   const limit = assertLimit(request.limit, 1000, 100, 'limit');
   const after = request.afterSessionId ?? '';
   if (after !== '') assertSessionId(after, 'afterSessionId');
-  if (request.agentId !== undefined && (typeof request.agentId !== 'string' || request.agentId.length === 0 || request.agentId.length > 256)) {
-    throw InvalidInputError.field('agentId', '1–256 characters', describeValue(request.agentId));
-  }
+  // The same rule as every other agent id (storable text: a NUL never reaches Postgres).
+  if (request.agentId !== undefined) assertAgentId(request.agentId, 'agentId');
   const now = storeNow(state);
   const tasks = taskMap(state, now);
   const ids =

@@ -6,6 +6,7 @@
 import { InvalidInputError, describeValue } from '../../errors.js';
 import type { SessionOverview, TaskSessionStatus, TurnCommitRecord } from '../contract.js';
 import { assertSessionId } from '../validate.js';
+import { assertAgentId } from '../policy-validate.js';
 import type { Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
 
@@ -97,9 +98,8 @@ export async function operatorListSessions(
   const limit = assertLimit(request.limit, 1000, 'limit');
   const after = request.afterSessionId ?? '';
   if (after !== '') assertSessionId(after, 'afterSessionId');
-  if (request.agentId !== undefined && (typeof request.agentId !== 'string' || request.agentId.length === 0 || request.agentId.length > 256)) {
-    throw InvalidInputError.field('agentId', '1–256 characters', describeValue(request.agentId));
-  }
+  // The same rule as every other agent id (storable text: a NUL never reaches Postgres).
+  if (request.agentId !== undefined) assertAgentId(request.agentId, 'agentId');
   const sql = ctx.sql;
   const ids =
     request.agentId !== undefined
