@@ -45,7 +45,7 @@ const schema = z.object({
   /** Reconciler period (ms); 0 disables it in this process. */
   RECONCILE_INTERVAL_MS: int(5_000, 0),
   /** How often a worker reclaims and drains sessions of dead processes on its host (ms); 0 disables it. */
-  RESCUE_INTERVAL_MS: int(1_000, 0),
+  RESCUE_INTERVAL_MS: int(250, 0),
   /** BullMQ stalled-job check period (ms). */
   STALLED_INTERVAL_MS: int(5_000, 100),
   /** Demo agent: how long it "thinks" per step (ms). */
