@@ -25,6 +25,7 @@ export interface Metrics {
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
   enqueued: Counter;
+  driverFaults: Counter<'kind'>;
 }
 
 export interface MetricsOptions {
@@ -69,6 +70,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     httpRequests: new Counter({ name: 'turnlane_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers }),
     httpDuration: new Histogram({ name: 'turnlane_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'], buckets: SECONDS, registers }),
     enqueued: new Counter({ name: 'turnlane_batches_enqueued_total', help: 'Batches accepted through the API', registers }),
+    driverFaults: new Counter({
+      name: 'turnlane_postgres_driver_faults_total',
+      help: 'Postgres driver faults this process survived (src/runtime/driver-guard.ts): null_socket_write, call_deadline, pool_replaced',
+      labelNames: ['kind'],
+      registers,
+    }),
   };
 }
 

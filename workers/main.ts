@@ -10,6 +10,8 @@ import { createLogger } from '../src/logger.js';
 import { createPostgresStore } from '../src/store/postgres/index.js';
 import { createPostgresAttachmentStore } from '../src/store/postgres/attachments-content.js';
 import { createWorker, defaultOwner } from '../src/runtime/worker.js';
+import { driverFaults, installDriverGuard, type DriverFault } from '../src/runtime/driver-guard.js';
+import { guardStore } from '../src/runtime/store-guard.js';
 import { exitOnSignals } from '../src/runtime/shutdown.js';
 import { toolPolicy } from '../src/runtime/session-policy.js';
 import { createDemoAgent } from './demo-agent.js';
@@ -36,12 +38,22 @@ export type WorkerMessage =
     }
   | { type: 'failed'; sessionId: string; batchIds: string[]; error: string; deadLettered: string[] }
   | { type: 'refused'; sessionId: string; turnId: string; code: string }
-  | { type: 'takeover'; sessionId: string; fencingToken: number };
+  | { type: 'takeover'; sessionId: string; fencingToken: number }
+  | { type: 'driver_fault'; kind: DriverFault };
 
 export async function runWorkerProcess(): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ level: config.LOG_LEVEL, base: { role: 'worker', pid: process.pid } });
-  const store = createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS, idleInTransactionTimeoutMs: config.LEASE_TTL_MS });
+  // Before the first connection: a Postgres restart must not end this process (src/runtime/driver-guard.ts).
+  installDriverGuard(log);
+  const deadlineMs = storeCallDeadlineMs(config);
+  const store = guardStore({
+    name: 'runtime store',
+    open: () => createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS, idleInTransactionTimeoutMs: config.LEASE_TTL_MS }),
+    deadlineMs,
+    log,
+  });
+  const attachments = guardStore({ name: 'attachment store', open: () => createPostgresAttachmentStore({ databaseUrl: config.DATABASE_URL }), deadlineMs, log });
   const worker = createWorker({
     store,
     handler: selectHandler(config),
@@ -56,20 +68,30 @@ export async function runWorkerProcess(): Promise<void> {
     reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
     rescueIntervalMs: config.RESCUE_INTERVAL_MS,
     stalledIntervalMs: config.STALLED_INTERVAL_MS,
-    attachments: createPostgresAttachmentStore({ databaseUrl: config.DATABASE_URL }),
+    attachments,
     logger: log,
     owner: selectOwner(config),
     useTools: toolPolicy(store),
   });
   exitOnSignals(async () => {
     await worker.close();
-    await store.close();
+    await Promise.all([store.close(), attachments.close()]);
   }, log);
   if (process.send && config.TURNLANE_REPORT_EVENTS === '1') reportEvents(worker);
   if (config.WORKER_METRICS_PORT > 0) await serveMetrics(worker, config.HTTP_HOST, config.WORKER_METRICS_PORT, log);
   log.info({ ownerId: worker.owner.ownerId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
   send({ type: 'ready', pid: process.pid });
   await worker.run();
+}
+
+/**
+ * How long one store call may go unanswered before it is given up and its pool replaced
+ * (src/runtime/store-guard.ts): one lease TTL, since a call that outlives the lease serves no one,
+ * and at least 5 s, so the 2 s TTLs of tests and chaos runs do not give up calls that are merely
+ * slow on a loaded 2-core machine (store calls take milliseconds there).
+ */
+function storeCallDeadlineMs(config: Config): number {
+  return Math.max(config.LEASE_TTL_MS, 5_000);
 }
 
 /** Benchmark knobs (src/config.ts): the append-one handler instead of the demo agent. */
@@ -88,6 +110,7 @@ function selectOwner(config: Config): LeaseOwner {
 async function serveMetrics(worker: ReturnType<typeof createWorker>, host: string, port: number, log: Logger): Promise<void> {
   const metrics = createMetrics();
   observeRuntime(metrics, worker.events);
+  driverFaults.on('fault', (kind) => metrics.driverFaults.inc({ kind }));
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
@@ -153,6 +176,7 @@ function reportEvents(worker: ReturnType<typeof createWorker>): void {
     send({ type: 'refused', ...e });
   });
   worker.events.on('lease_takeover', (e) => send({ type: 'takeover', ...e }));
+  driverFaults.on('fault', (kind) => send({ type: 'driver_fault', kind }));
 }
 
 if (fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,6 +1,8 @@
 /**
  * postgres-restart: the local Postgres cluster is restarted twice during a run (only here, never
  * in npm test). Workers lose every connection; leases lapse; the work resumes when it is back.
+ * The driver faults the workers survived (src/runtime/driver-guard.ts, store-guard.ts) are counted
+ * from their reports; a worker that exits on its own is a failure.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -34,6 +36,16 @@ export const postgresRestart: Scenario = {
     const failures = drained ? [] : ['the sessions did not drain in time'];
     // Spec 03: workers stop claiming and resume when Postgres is back; a crash is not that.
     if (supervisor.crashes.length > 0) failures.push(`${supervisor.crashes.length} worker processes crashed during the restarts`);
-    return { extra: { drained, workerCrashes: supervisor.crashes.length }, failures };
+    const survived = (kind: string) => world.history.filter((h) => h.type === 'driver_fault' && h.kind === kind).length;
+    return {
+      extra: {
+        drained,
+        workerCrashes: supervisor.crashes.length,
+        nullSocketWritesSurvived: survived('null_socket_write'),
+        storeCallsPastDeadline: survived('call_deadline'),
+        poolsReplaced: survived('pool_replaced'),
+      },
+      failures,
+    };
   },
 };

@@ -7,8 +7,10 @@ import { loadConfig, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { createBatchQueue, redisConnection, resolveQueueSettings } from '../runtime/bullmq.js';
+import { driverFaults, installDriverGuard, type DriverFault } from '../runtime/driver-guard.js';
 import { createProducer } from '../runtime/producer.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
+import { guardStore } from '../runtime/store-guard.js';
 import { createPostgresStore } from '../store/postgres/index.js';
 import { buildApp } from './app.js';
 import { createAuthenticator, hasCredentials } from './auth.js';
@@ -41,7 +43,8 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
   if (insecureLocal) log.warn('--insecure-local: no credentials are checked; bound to 127.0.0.1 only');
 
   const settings = resolveQueueSettings({ redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX });
-  const store = createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS });
+  // Every store call bounded, the pool replaced when the driver wedges it (src/runtime/store-guard.ts).
+  const store = guardStore({ name: 'runtime store', open: () => createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS }), log });
   const redis = redisConnection(config.REDIS_URL, 'producer');
   redis.on('error', (err) => log.debug({ err }, 'producer Redis connection error'));
   // Bull Board and the queue's own blocking reads want a connection that waits for Redis.
@@ -57,6 +60,8 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
       return counts as Record<string, number>;
     },
   });
+  const countDriverFault = (kind: DriverFault) => metrics.driverFaults.inc({ kind });
+  driverFaults.on('fault', countDriverFault);
   const commits = await createCommitHub(subscriber, settings.prefix, log);
   const stops = new Set<() => void>();
   const ctx: ServerContext = {
@@ -87,6 +92,7 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
     async close() {
       if (closed) return;
       closed = true;
+      driverFaults.off('fault', countDriverFault);
       for (const stop of stops) stop();
       await app.close();
       await commits.close();
@@ -100,7 +106,10 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
 
 /** Entry for `turnlane server`: start, report the URL (and to a forking parent over IPC), close on signals. */
 export async function runServerProcess(options: ServerProcessOptions = {}): Promise<void> {
-  const server = await startServer(options);
+  const config = options.config ?? loadConfig();
+  // Before the first connection: a Postgres restart must not end this process (src/runtime/driver-guard.ts).
+  installDriverGuard(createLogger({ level: config.LOG_LEVEL, base: { role: 'server', pid: process.pid } }));
+  const server = await startServer({ ...options, config });
   const log = server.app.log;
   process.send?.({ type: 'listening', url: server.url });
   exitOnSignals(() => server.close(), log as never);
