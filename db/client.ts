@@ -30,6 +30,9 @@ export function createSqlClient(databaseUrl: string, options: SqlClientOptions =
   return postgres(databaseUrl, {
     max: options.maxConnections ?? 10,
     idle_timeout: options.idleTimeoutSeconds ?? 30,
+    // postgres.js waits 30 s by default; while Postgres restarts every statement routed to a
+    // connection that is reconnecting would wait that long (found by the postgres-restart chaos run).
+    connect_timeout: 5,
     onnotice: () => {},
     ...(options.idleInTransactionTimeoutMs ? { connection: { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } } : {}),
     types: {

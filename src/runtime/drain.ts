@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AttachmentStore, ClaimNextResult, LeaseOwner, PersistedSessionRead, QueuedWorkClaim, RuntimeStore, SessionLease, TokenLedgerEntry } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
 import { SessionScopedAttachmentStore } from '../store/attachments/index.js';
-import { HeadRevisionConflictError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError } from '../errors.js';
+import { HeadRevisionConflictError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError, StoreUnavailableError } from '../errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { buildCommandCommit, buildTurnCommit, commitWithRetry, sessionAfter } from './commit.js';
 import { TurnAbortedError, inputViews, turnIdFor, type TurnContext, type TurnHandler, type TurnResult } from './turn.js';
@@ -290,8 +290,11 @@ async function runTurn(
       leaveGate?.();
     }
   } catch (err) {
-    if (err === HARD_STOP || leaseLost.aborted) {
+    // The store being out of reach (a checkpoint, a tool-policy call) is not the input's fault:
+    // the turn stops like a lost lease, and no attempt is counted against its batches.
+    if (err === HARD_STOP || leaseLost.aborted || err instanceof StoreUnavailableError) {
       await abandonAll(options, heartbeat);
+      if (err instanceof StoreUnavailableError) log.warn({ err }, 'the store was out of reach during the turn; it runs again later');
       return { outcome: err === HARD_STOP ? 'stopped' : 'lost', next: session };
     }
     if (isSessionEnded(err)) return endTurnOfEndedSession(options, heartbeat, session, err);

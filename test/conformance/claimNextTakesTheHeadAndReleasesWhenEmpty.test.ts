@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { InvalidInputError, SessionLeaseExpiredError } from '../../src/errors.js';
+import { InvalidInputError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError } from '../../src/errors.js';
 import type { QueuedWorkBatchDraft, RuntimeStore, SessionLease } from '../../src/store/contract.js';
 import { leaseFence, queueClaimCompletion, sessionCommandDraft, turnInputDraft } from '../../src/store/drafts.js';
 import { conformance } from './harness.js';
@@ -76,4 +76,30 @@ conformance('claimNextRetiresExhaustedBatchesFirst', async (store) => {
   expect(batchIds(after.claim!.batches)).toEqual([fine.batchId]);
   const letters = await store.queue.listDeadLetters('root');
   expect(letters.map((l) => [l.batchId, l.reason])).toEqual([[poisoned.batchId, 'Error: boom']]);
+});
+
+// Between turns a holder holds no claim of its own: a live claim of the same owner and incarnation
+// is one it could not abandon (its connection was lost). claimNext takes it again instead of
+// skipping it, so later input never runs first; claimReady still skips held batches (spec 02).
+conformance('claimNextRetakesItsHoldersLeakedClaim', async (store) => {
+  const first = await store.queue.enqueue(turnInputDraft('root', 'one', 'after_current_turn_commit', 'exclusive'));
+  const second = await store.queue.enqueue(turnInputDraft('root', 'two', 'after_current_turn_commit', 'exclusive'));
+  const lease = await claimLeaseForTest(store, 'root', 'owner');
+  const leaked = await next(store, lease);
+  expect(batchIds(leaked.claim!.batches)).toEqual([first.batchId]);
+  // The turn failed and its abandon never reached the store: the claim is still live.
+  const ready = await store.queue.claimReady({ sessionId: 'root', fence: leaseFence(lease), owner: lease.owner, boundary: 'idle', ttlMs: TEST_TTL_MS, maxBatches: 1 });
+  expect(batchIds(ready!.batches)).toEqual([second.batchId]);
+  await store.queue.abandonClaim(ready!);
+  const again = await next(store, lease);
+  expect(batchIds(again.claim!.batches)).toEqual([first.batchId]);
+  expect(again.claim!.claimId).not.toBe(leaked.claim!.claimId);
+  expect(again.claim!.fencingToken).toBeGreaterThan(leaked.claim!.fencingToken);
+  // The leaked claim no longer owns its batch.
+  await expectTypedError(store.queue.renewClaim(leaked.claim!, TEST_TTL_MS), QueuedWorkClaimExpiredError, 'QUEUED_WORK_CLAIM_EXPIRED');
+  // Another owner's live claim is never taken.
+  await complete(store, lease, again.claim!);
+  const other = await store.queue.claimNext({ sessionId: 'root', fence: leaseFence(lease), owner: testOwner('someone-else'), ttlMs: TEST_TTL_MS, maxBatches: 1 });
+  expect(batchIds(other.claim!.batches)).toEqual([second.batchId]);
+  expect((await next(store, lease)).claim).toBeNull();
 });

@@ -25,9 +25,15 @@ import { fenceValidate, leaseReleaseGuarded } from './leases.js';
 import { sessionRows } from './queue.js';
 import { copy, isBatchHeld, isClaimLive, isSessionCommandBatch, storeNow, type BatchRow, type MemoryState } from './state.js';
 
-/** Available, unheld queued batches of the session in `enqueueSeq` order; the first is the queue head. */
-function candidates(state: MemoryState, sessionId: string, now: number): BatchRow[] {
-  return sessionRows(state, sessionId).filter((row) => row.batch.availableAtMs <= now && !isBatchHeld(row, now));
+/**
+ * Available, unheld queued batches of the session in `enqueueSeq` order; the first is the queue
+ * head. With `retake` (claimNext), batches held by a claim of that same owner and incarnation count
+ * as unheld.
+ */
+function candidates(state: MemoryState, sessionId: string, now: number, retake?: LeaseOwner): BatchRow[] {
+  const ownLeak = (row: BatchRow) =>
+    retake !== undefined && row.claim !== null && row.claim.owner.ownerId === retake.ownerId && row.claim.owner.incarnationId === retake.incarnationId;
+  return sessionRows(state, sessionId).filter((row) => row.batch.availableAtMs <= now && (!isBatchHeld(row, now) || ownLeak(row)));
 }
 
 /**
@@ -35,9 +41,9 @@ function candidates(state: MemoryState, sessionId: string, now: number): BatchRo
  * or a mid-turn claim meets an after-commit head; the head alone when it is exclusive; else the
  * head and the directly following compatible `join` batches up to `maxBatches`.
  */
-function claimSelection(state: MemoryState, sessionId: string, boundary: ClaimBoundary, maxBatches: number, now: number): BatchRow[] {
+function claimSelection(state: MemoryState, sessionId: string, boundary: ClaimBoundary, maxBatches: number, now: number, retake?: LeaseOwner): BatchRow[] {
   if (maxBatches <= 0) return [];
-  const rows = candidates(state, sessionId, now);
+  const rows = candidates(state, sessionId, now, retake);
   const head = rows[0];
   if (!head || isSessionCommandBatch(head.batch)) return [];
   if (boundary === 'active_turn_checkpoint' && head.batch.deliveryPolicy !== 'earliest_safe_boundary') return [];
@@ -181,11 +187,14 @@ export function claimNext(state: MemoryState, req: ClaimNextRequest): ClaimNextR
     assertPositiveInteger(req.maxAttempts, 'maxAttempts');
     deadLetterExhausted(state, req.sessionId, req.maxAttempts, now);
   }
-  const head = candidates(state, req.sessionId, now)[0];
+  // Between turns the holder holds no claim of its own: one it could not abandon is taken again.
+  const head = candidates(state, req.sessionId, now, owner)[0];
   const rows =
-    head && isSessionCommandBatch(head.batch)
+    req.maxBatches <= 0
+      ? []
+      : head && isSessionCommandBatch(head.batch)
       ? [head]
-      : claimSelection(state, req.sessionId, 'idle', Math.min(req.maxBatches, state.limits.maxBatchesPerClaim), now);
+      : claimSelection(state, req.sessionId, 'idle', Math.min(req.maxBatches, state.limits.maxBatchesPerClaim), now, owner);
   if (rows.length > 0) return { claim: claimStamp(state, rows, req.sessionId, owner, req.ttlMs, now), leaseReleased: false };
   if (!req.releaseLeaseWhenEmpty) return { claim: null, leaseReleased: false };
   leaseReleaseGuarded(state, parseFence(req.fence), now);

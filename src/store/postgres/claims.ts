@@ -90,6 +90,13 @@ function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number
       : db`true`;
   const exhausted = maxAttempts === undefined ? db`` : db`${exhaustedDeadLetterSteps(db, ctx, input.sessionId, maxAttempts)},`;
   const fresh = maxAttempts === undefined ? db`` : db`and attempts < ${maxAttempts}`;
+  // claimNext runs between turns, when its holder holds no claim of its own: a live claim of the
+  // same owner and incarnation is one it could not abandon (its connection was lost), and
+  // skipping it would run later input first. It is taken again like an expired one.
+  const own = (alias: Fragment) =>
+    selection.kind === 'next'
+      ? db`or (${alias}claim_owner->>'ownerId' = ${input.owner.ownerId} and ${alias}claim_owner->>'incarnationId' = ${input.owner.incarnationId})`
+      : db``;
   const release = input.releaseWhenEmpty
     ? db`released as (
         ${leaseReleaseStatement(db, ctx, input.fence)} and exists (select 1 from fence) and not exists (select 1 from picked)
@@ -104,7 +111,7 @@ function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number
       select batch_id, delivery_policy, slot_policy, merge_key, is_command, row_number() over (order by enqueue_seq) as rn
       from queued_batches
       where session_id = ${input.sessionId} and available_at_ms <= ${now}
-        and (claim_token is null or claim_expires_at_ms <= ${now}) ${fresh}
+        and (claim_token is null or claim_expires_at_ms <= ${now} ${own(db``)}) ${fresh}
         and exists (select 1 from fence)
       order by enqueue_seq
       limit ${limit}
@@ -125,7 +132,7 @@ function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number
         claim_expires_at_ms = ${now} + ${input.ttlMs}::bigint, claim_count = q.claim_count + 1
       from picked p
       where q.batch_id = p.batch_id and q.session_id = ${input.sessionId} and q.available_at_ms <= ${now}
-        and (q.claim_token is null or q.claim_expires_at_ms <= ${now})
+        and (q.claim_token is null or q.claim_expires_at_ms <= ${now} ${own(db`q.`)})
       returning q.*, p.rn
     ), ${release} checked as (
       select exists (select 1 from fence) as fence_ok, ${released} as released,
