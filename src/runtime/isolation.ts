@@ -11,8 +11,8 @@
  * too. So the drain loop takes a shared place (a ticket) before each claim, which a running or
  * waiting suspect holds back, and hands it to the claimed turn (`admitTurn`): a turn that is not a
  * suspect runs under it; a suspect gives its claim up (no attempt counted) while still holding the
- * ticket, then waits to run alone and takes the same batches back once admitted. A suspect's crash then charges nobody else; what can still
- * charge an input that does not crash is the *first* crash of each other poison input, which runs
+ * ticket, then waits to run alone and takes the same batches back once admitted. A suspect's crash
+ * then charges nobody else; what can still charge an input that does not crash is the *first* crash of each other poison input, which runs
  * shared because nothing marks it yet: once per poison input, and only if it was in flight (or, as
  * a suspect, between its claim and letting it go) at that moment. (Without the claim tickets,
  * chaos/poison-timeline.ts found 4 batches charged twice in one run: a rescue drains a dead
