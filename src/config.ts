@@ -23,8 +23,14 @@ const schema = z.object({
   TURNLANE_QUEUE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('turnlane.turns'),
   /** Redis key prefix; keep the {braces}: a Redis Cluster hash tag. */
   TURNLANE_PREFIX: z.string().min(1).default('{turnlane}'),
-  /** Postgres connections per process. */
-  PG_MAX_CONNECTIONS: int(10, 1),
+  /**
+   * Postgres connections per process. postgres.js pipelines statements on a connection, and a
+   * worker's claims and commits are single statements, so a few connections carry all its job
+   * slots; more only add backends competing for the database's cores. P4 on 2 cores, 4 workers ×
+   * 16 slots: 2 → 777, 3 → 753, 4 → 686, 10 → 592, 16 → 559 turns/s. Raise it for a server with
+   * many concurrent requests or a database with many cores.
+   */
+  PG_MAX_CONNECTIONS: int(2, 1),
   /** BullMQ job slots per worker process. */
   WORKER_CONCURRENCY: int(16, 1),
   /** Session lease and claim TTL (ms). */

@@ -5,13 +5,14 @@
  * turns/s on this machine: a turn cannot need less than one claim and one commit.
  */
 import { createSqlClient } from '../../db/client.js';
+import { loadConfig } from '../../src/config.js';
 import { ceilingClaim, ceilingCommit, ceilingSeed } from '../../src/store/postgres/bench-seed.js';
 import type { ChildContext } from '../child.js';
 import { perSecond, sleep, type BenchContext, type Scenario } from '../harness.js';
 import { startChildren } from '../processes.js';
 
-/** Connections per worker process in P4 (PG_MAX_CONNECTIONS default). */
-const POOL = 10;
+/** Connections per worker process in P4: the PG_MAX_CONNECTIONS default, read the same way. */
+const POOL = loadConfig().PG_MAX_CONNECTIONS;
 
 function loopSession(tag: string, child: number, loop: number): string {
   return `${tag}-c${child}-l${loop}`;
