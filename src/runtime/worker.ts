@@ -7,6 +7,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { AttachmentStore, LeaseOwner, RuntimeStore, SessionLease } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
@@ -91,6 +92,9 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   const events = new RuntimeEvents();
   const shutdown = new AbortController();
   const hardStop = new AbortController();
+  // Every turn in flight listens to both (through AbortSignal.any): up to one listener per job
+  // slot and gate wait, more than Node's default warning threshold of 10.
+  setMaxListeners(0, shutdown.signal, hardStop.signal);
   const attachments = options.attachments ?? createInMemoryAttachmentStore();
   const useTools = options.useTools ?? (async () => {});
   /** Sessions this process is draining: a second job of the same session must not re-enter the lease. */
