@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { RuntimeStore } from '../../src/store/contract.js';
-import { createRuntimeFixture, queueIsEmpty, type RuntimeFixture } from '../helpers/runtime.js';
+import { createRuntimeFixture, queueIsEmpty, type RuntimeFixture, transcriptOf } from '../helpers/runtime.js';
 import { startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes.js';
 
 const SESSIONS = Number(process.env.CRASH_SESSIONS ?? 50);
@@ -21,19 +21,12 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-async function userTexts(store: RuntimeStore, sessionId: string): Promise<{ users: string[]; assistants: number; head: number }> {
-  const read = await store.sessions.load(sessionId, { kind: 'full_graph' });
-  const nodes = read?.graph.nodes ?? [];
-  const users = nodes.flatMap((n) => (n.payload.kind === 'message' && n.payload.role === 'user' ? [String((n.payload.parts[0] as { text: string }).text)] : []));
-  const assistants = nodes.filter((n) => n.payload.kind === 'message' && n.payload.role === 'assistant').length;
-  return { users, assistants, head: read?.headRevision ?? 0 };
-}
 
 /** LOST = 0, DUP = 0, head revisions without gap, fencing tokens never decreasing along revisions. */
 async function checkInvariants(f: RuntimeFixture, sessions: string[], expected: (s: string) => string[], seen: WorkerProcess[]): Promise<void> {
   for (const s of sessions) {
     expect(await f.store.queue.list(s)).toEqual([]);
-    const { users, assistants, head } = await userTexts(f.store, s);
+    const { users, assistants, head } = await transcriptOf(f.store, s);
     expect(users).toEqual(expected(s));
     // Each commit of the demo agent appends exactly one assistant reply: revisions 1..head, no gap, no repeat.
     expect(assistants).toBe(head);
@@ -136,7 +129,7 @@ describe('crash recovery', () => {
     // Let the zombie wake up, find its lease gone and give up its turn.
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(a.child.exitCode).toBeNull();
-    const { users, assistants, head } = await userTexts(f.store, s);
+    const { users, assistants, head } = await transcriptOf(f.store, s);
     expect(users).toEqual(['first', 'second']);
     expect(assistants).toBe(head);
     expect(a.messages.filter((m) => m.type === 'turn')).toEqual([]);
@@ -163,7 +156,7 @@ describe('crash recovery', () => {
     const killedAtMs = await f.store.clock.nowMs();
     await waitFor(() => queueIsEmpty(f.store, sessions), 30_000, 'worker B to finish the rescued sessions');
     for (const [i, s] of sessions.entries()) {
-      const { users, assistants, head } = await userTexts(f.store, s);
+      const { users, assistants, head } = await transcriptOf(f.store, s);
       expect(users).toEqual(['long turn']);
       expect(assistants).toBe(head);
       const rescued = b.messages.find((m) => m.type === 'takeover' && m.sessionId === s);

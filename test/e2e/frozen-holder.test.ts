@@ -14,7 +14,7 @@
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RuntimeStore } from '../../src/store/contract.js';
-import { createRuntimeFixture, queueIsEmpty, type RuntimeFixture } from '../helpers/runtime.js';
+import { createRuntimeFixture, queueIsEmpty, type RuntimeFixture, transcriptOf } from '../helpers/runtime.js';
 import { startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes.js';
 
 const LEASE_TTL_MS = 1000;
@@ -36,13 +36,6 @@ async function holderOf(store: RuntimeStore, sessionId: string, among: WorkerPro
   return among.find((w) => lease?.leaseToken && lease.owner.ownerId === `${hostname()}:${w.pid}`);
 }
 
-async function turnsOf(store: RuntimeStore, sessionId: string): Promise<{ users: string[]; assistants: number; head: number }> {
-  const read = await store.sessions.load(sessionId, { kind: 'full_graph' });
-  const nodes = read?.graph.nodes ?? [];
-  const users = nodes.flatMap((n) => (n.payload.kind === 'message' && n.payload.role === 'user' ? [String((n.payload.parts[0] as { text: string }).text)] : []));
-  const assistants = nodes.filter((n) => n.payload.kind === 'message' && n.payload.role === 'assistant').length;
-  return { users, assistants, head: read?.headRevision ?? 0 };
-}
 
 /** Two workers; one input for `sessionId`; resolves with the worker holding its lease mid-turn and that lease. */
 async function startAndHold(f: RuntimeFixture, env: Record<string, string>, sessionId: string) {
@@ -76,7 +69,7 @@ describe('a frozen lease holder', () => {
     await new Promise((resolve) => setTimeout(resolve, 3 * LEASE_TTL_MS));
     expect(holder.child.exitCode).toBeNull();
     expect(holder.messages.filter((m) => m.type === 'turn' && m.sessionId === s)).toEqual([]);
-    expect(await turnsOf(f.store, s)).toEqual({ users: ['only'], assistants: 1, head: 1 });
+    expect(await transcriptOf(f.store, s)).toEqual({ users: ['only'], assistants: 1, head: 1 });
     await f.producer.enqueueTurnInput({ sessionId: 'after-thaw', text: 'ok' });
     await waitFor(() => queueIsEmpty(f.store, ['after-thaw']), 20_000, 'the workers to serve new input after the thaw');
   }, 90_000);

@@ -22,7 +22,7 @@ import type { RuntimeStore } from '../../src/store/contract.js';
 import type { WorkerMessage } from '../../workers/main.js';
 import { ADMIN_URL } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/processes.js';
-import { createRuntimeFixture, queueIsEmpty, type RuntimeFixture } from '../helpers/runtime.js';
+import { createRuntimeFixture, queueIsEmpty, type RuntimeFixture, transcriptOf } from '../helpers/runtime.js';
 
 /** CONN_LOSS_WORKER_ENTRY: another worker entry, to show what this test sees without the guards. */
 const ENTRY = process.env.CONN_LOSS_WORKER_ENTRY ?? fileURLToPath(new URL('../../workers/main.ts', import.meta.url));
@@ -91,13 +91,6 @@ async function startObservedWorker(env: Record<string, string>): Promise<Observe
   };
 }
 
-async function userTexts(store: RuntimeStore, sessionId: string): Promise<{ users: string[]; assistants: number; head: number }> {
-  const read = await store.sessions.load(sessionId, { kind: 'full_graph' });
-  const nodes = read?.graph.nodes ?? [];
-  const users = nodes.flatMap((n) => (n.payload.kind === 'message' && n.payload.role === 'user' ? [String((n.payload.parts[0] as { text: string }).text)] : []));
-  const assistants = nodes.filter((n) => n.payload.kind === 'message' && n.payload.role === 'assistant').length;
-  return { users, assistants, head: read?.headRevision ?? 0 };
-}
 
 describe('Postgres connection loss under a loaded worker', () => {
   it(`keeps the worker alive through ${TERMINATIONS} terminations of its backends; every input commits exactly once`, async () => {
@@ -132,7 +125,7 @@ describe('Postgres connection loss under a loaded worker', () => {
     expect(w.alive(), `worker stderr:\n${w.stderr().slice(-3000)}`).toBe(true);
     expect(terminated).toBeGreaterThan(0);
     for (const s of sessions) {
-      const { users, assistants, head } = await userTexts(f.store, s);
+      const { users, assistants, head } = await transcriptOf(f.store, s);
       // Exactly once; order is not checked here. A turn whose claim could not be abandoned (its
       // connection was gone) holds its batch until the claim expires, held batches are not
       // candidates (spec 02), and a later input of the session was seen to commit first: at odds

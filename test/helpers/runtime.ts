@@ -75,3 +75,12 @@ export async function queueIsEmpty(store: RuntimeStore, sessionIds: string[]): P
   for (const sessionId of sessionIds) if ((await store.queue.list(sessionId)).length > 0) return false;
   return true;
 }
+
+/** A session's transcript as the demo agent writes it: user texts in order, assistant replies, head revision. */
+export async function transcriptOf(store: RuntimeStore, sessionId: string): Promise<{ users: string[]; assistants: number; head: number }> {
+  const read = await store.sessions.load(sessionId, { kind: 'full_graph' });
+  const nodes = read?.graph.nodes ?? [];
+  const users = nodes.flatMap((n) => (n.payload.kind === 'message' && n.payload.role === 'user' ? [String((n.payload.parts[0] as { text: string }).text)] : []));
+  const assistants = nodes.filter((n) => n.payload.kind === 'message' && n.payload.role === 'assistant').length;
+  return { users, assistants, head: read?.headRevision ?? 0 };
+}

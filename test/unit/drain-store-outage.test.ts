@@ -6,36 +6,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
-import { drainSession } from '../../src/runtime/drain.js';
-import { RuntimeEvents } from '../../src/runtime/events.js';
 import type { TurnHandler } from '../../src/runtime/turn.js';
-import { silentLogger } from '../../src/logger.js';
-import { createInMemoryAttachmentStore } from '../../src/store/attachments/index.js';
 import { createInMemoryStore } from '../../src/store/memory/index.js';
 import { turnInputDraft } from '../../src/store/drafts.js';
 import type { RuntimeStore } from '../../src/store/contract.js';
+import { drainForTest } from '../helpers/drain.js';
 
 const owner = { ownerId: 'w', incarnationId: 'w:1' };
 
 async function drainOnce(store: RuntimeStore, handler: TurnHandler) {
   const taken = await store.leases.tryClaim('s', owner, 30_000);
   if (taken.kind !== 'acquired') throw new Error('busy');
-  return drainSession({
-    store,
-    handler,
-    owner,
-    lease: taken.lease,
-    leaseTtlMs: 30_000,
-    maxTurnsPerLease: 16,
-    maxBatchesPerTurn: 16,
-    maxAttempts: 3,
-    attachments: createInMemoryAttachmentStore(),
-    shutdown: new AbortController().signal,
-    hardStop: new AbortController().signal,
-    useTools: async () => {},
-    events: new RuntimeEvents(),
-    log: silentLogger(),
-  });
+  return drainForTest(store, owner, taken.lease, handler);
 }
 
 describe('a turn that meets a store outage', () => {

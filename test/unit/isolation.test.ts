@@ -5,10 +5,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { admitTurn, isSuspect, TurnGate, TurnNotAdmittedError, type AdmissionHooks, type GateExit } from '../../src/runtime/isolation.js';
-import { drainSession } from '../../src/runtime/drain.js';
-import { RuntimeEvents } from '../../src/runtime/events.js';
+import { drainForTest } from '../helpers/drain.js';
 import type { TurnHandler, TurnResult } from '../../src/runtime/turn.js';
-import { createInMemoryAttachmentStore } from '../../src/store/attachments/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { createInMemoryStore } from '../../src/store/memory/index.js';
 import { sessionCommandDraft, turnInputDraft } from '../../src/store/drafts.js';
@@ -250,23 +248,7 @@ describe('the drain loop and the gate', () => {
   const TTL = 30_000;
 
   function drainWith(store: RuntimeStore, lease: SessionLease, gate: TurnGate, handler: TurnHandler) {
-    return drainSession({
-      store,
-      handler,
-      owner,
-      lease,
-      leaseTtlMs: TTL,
-      maxTurnsPerLease: 16,
-      maxBatchesPerTurn: 16,
-      maxAttempts: 3,
-      isolation: gate,
-      attachments: createInMemoryAttachmentStore(),
-      shutdown: new AbortController().signal,
-      hardStop: new AbortController().signal,
-      useTools: async () => {},
-      events: new RuntimeEvents(),
-      log: silentLogger(),
-    });
+    return drainForTest(store, owner, lease, handler, { leaseTtlMs: TTL, isolation: gate });
   }
 
   async function leased(store: RuntimeStore, sessionId: string): Promise<SessionLease> {
