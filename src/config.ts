@@ -46,6 +46,12 @@ const schema = z.object({
     .enum(['1', '0'])
     .default('1')
     .transform((v) => v === '1'),
+  /**
+   * Where turn handlers run (src/runtime/sandbox/pool.ts): `off` in the worker process; `suspects`
+   * runs a turn whose last attempt died with its worker in a sandbox process of its own; `all`
+   * runs every turn in a sandbox process, so a handler that ends its process never ends the worker.
+   */
+  TURN_SANDBOX: z.enum(['off', 'suspects', 'all']).default('suspects'),
   /** Grace for turns in flight on SIGTERM (ms). */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** Reconciler period (ms); 0 disables it in this process. */

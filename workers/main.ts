@@ -14,11 +14,12 @@ import { driverFaults, installDriverGuard, type DriverFault } from '../src/runti
 import { guardStore } from '../src/runtime/store-guard.js';
 import { exitOnSignals } from '../src/runtime/shutdown.js';
 import { toolPolicy } from '../src/runtime/session-policy.js';
-import { createDemoAgent } from './demo-agent.js';
-import { createAppendOneHandler } from './append-one.js';
-import type { TurnHandler } from '../src/runtime/turn.js';
+import { selectHandler } from './handler.js';
 import type { LeaseOwner } from '../src/store/contract.js';
 import { fileURLToPath } from 'node:url';
+
+/** The module a sandbox process loads the same handler from (workers/handler.ts, or its compiled twin). */
+const HANDLER_MODULE = new URL(`./handler${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 
 /** What a worker forked with IPC reports to its parent (the demo, e2e tests) when TURNLANE_REPORT_EVENTS=1. */
 export type WorkerMessage =
@@ -57,6 +58,7 @@ export async function runWorkerProcess(): Promise<void> {
   const worker = createWorker({
     store,
     handler: selectHandler(config),
+    ...(config.TURN_SANDBOX === 'off' ? {} : { sandbox: { module: HANDLER_MODULE, turns: config.TURN_SANDBOX, logLevel: config.LOG_LEVEL } }),
     settings: { redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX },
     concurrency: config.WORKER_CONCURRENCY,
     leaseTtlMs: config.LEASE_TTL_MS,
@@ -94,11 +96,6 @@ function storeCallDeadlineMs(config: Config): number {
   return Math.max(config.LEASE_TTL_MS, 5_000);
 }
 
-/** Benchmark knobs (src/config.ts): the append-one handler instead of the demo agent. */
-function selectHandler(config: Config): TurnHandler {
-  if (config.TURNLANE_HANDLER === 'append-one') return createAppendOneHandler({ holdMs: config.TURNLANE_HANDLER_HOLD_MS });
-  return createDemoAgent({ thinkMs: config.DEMO_THINK_MS });
-}
 
 /** An opaque owner cannot be proven dead: a same-host takeover then waits for lease expiry, as across hosts. */
 function selectOwner(config: Config): LeaseOwner {

@@ -13,7 +13,9 @@ import { buildCommandCommit, buildTurnCommit, commitWithRetry, sessionAfter } fr
 import { TurnAbortedError, inputViews, turnIdFor, type TurnContext, type TurnHandler, type TurnResult } from './turn.js';
 import type { RuntimeEvents } from './events.js';
 import { cancelEndedSessionWork, isSessionEnded, sessionHasEnded } from './session-policy.js';
-import { admitTurn, type GateExit, type TurnGate } from './isolation.js';
+import { isSuspect, type GateExit, type TurnGate } from './isolation.js';
+import { admitToGate } from './gate-admission.js';
+import { SandboxStartError } from './sandbox/pool.js';
 
 export interface DrainOptions {
   store: RuntimeStore;
@@ -26,6 +28,11 @@ export interface DrainOptions {
   maxAttempts: number;
   /** Runs suspect turns alone in this process (src/runtime/isolation.ts); absent: no turn waits for another. */
   isolation?: TurnGate;
+  /**
+   * Runs turns in sandbox processes (src/runtime/sandbox/pool.ts): suspect turns only, or all of
+   * them. A sandboxed turn that ends its process fails alone, so it needs no place in the gate.
+   */
+  sandbox?: { handler: TurnHandler; turns: 'suspects' | 'all' };
   attachments: AttachmentStore;
   /** Fires when the worker shuts down: turns are told through `turn.signal`. */
   shutdown: AbortSignal;
@@ -253,48 +260,33 @@ async function runTurn(
     attachments: { put: (bytes, meta) => scoped.put(bytes, meta), get: (id) => scoped.get(id) },
   };
 
+  const sandboxed = options.sandbox !== undefined && (options.sandbox.turns === 'all' || isSuspect(claim));
+  if (sandboxed && options.sandbox?.turns === 'suspects') log.info({ batches: claim.batches.map((b) => ({ batchId: b.batchId, attempts: b.attempts })) }, 'suspect turn: its last attempt died with its worker, so it runs in a sandbox process');
+  const handler = sandboxed ? options.sandbox!.handler : options.handler;
+
   let result: TurnResult;
   try {
     // A suspect turn runs alone; a turn that has to wait lets its claim go meanwhile (src/runtime/isolation.ts).
     // A wait that ends without admission (shutdown, lease lost, batches gone) counts no attempt.
-    const leaveGate = options.isolation
-      ? await admitTurn(options.isolation, claim, {
-          signal: AbortSignal.any([signal, options.hardStop]),
-          letGo: async () => {
-            await heartbeat.pause();
-            try {
-              await store.queue.abandonClaim(claim);
-              heartbeat.clearClaims();
-              return true;
-            } catch (err) {
-              log.warn({ err }, 'could not let the claim go before waiting for a suspect turn; waiting with it');
-              return false;
-            } finally {
-              heartbeat.resume();
-            }
-          },
-          takeBack: async () => {
-            const fence = leaseFence(heartbeat.currentLease());
-            const again = await store.queue.claimByBatchIds({ sessionId, fence, owner: options.owner, boundary: 'idle', ttlMs: options.leaseTtlMs, batchIds });
-            if (again) heartbeat.addClaim(again);
-            return again !== null;
-          },
-          log,
-        }, ticket).catch((err: unknown) => {
-          throw leaseLost.aborted ? err : HARD_STOP;
-        })
-      : undefined;
+    const leaveGate =
+      options.isolation && !sandboxed
+        ? await admitToGate(options, options.isolation, heartbeat, claim, AbortSignal.any([signal, options.hardStop]), ticket, log).catch((err: unknown) => {
+            throw leaseLost.aborted ? err : HARD_STOP;
+          })
+        : ticket;
     try {
-      result = await raceHardStop(options.handler(context), options.hardStop);
+      result = await raceHardStop(handler(context), options.hardStop);
     } finally {
       leaveGate?.();
     }
   } catch (err) {
-    // The store being out of reach (a checkpoint, a tool-policy call) is not the input's fault:
-    // the turn stops like a lost lease, and no attempt is counted against its batches.
-    if (err === HARD_STOP || leaseLost.aborted || err instanceof StoreUnavailableError) {
+    // The store being out of reach (a checkpoint, a tool-policy call) or a sandbox process that
+    // would not start is not the input's fault: the turn stops like a lost lease, and no attempt
+    // is counted against its batches.
+    const notTheInput = err instanceof StoreUnavailableError || err instanceof SandboxStartError;
+    if (err === HARD_STOP || leaseLost.aborted || notTheInput) {
       await abandonAll(options, heartbeat);
-      if (err instanceof StoreUnavailableError) log.warn({ err }, 'the store was out of reach during the turn; it runs again later');
+      if (notTheInput) log.warn({ err }, 'the turn could not run for a reason that is not its input; it runs again later');
       return { outcome: err === HARD_STOP ? 'stopped' : 'lost', next: session };
     }
     if (isSessionEnded(err)) return endTurnOfEndedSession(options, heartbeat, session, err);

@@ -26,7 +26,7 @@
  * and suspects run alone").
  */
 import type { Logger } from 'pino';
-import { INTERRUPTED_TURN } from '../store/reasons.js';
+import { endedItsProcess } from '../store/reasons.js';
 
 /** `shared`: beside other shared turns. `alone`: with no other turn in flight in the process. */
 export type GateMode = 'shared' | 'alone';
@@ -155,9 +155,9 @@ export interface ClaimFailures {
   batches: ReadonlyArray<{ batchId: string; attempts: number; lastError: string | null }>;
 }
 
-/** A turn is a suspect when the last failure of one of its batches is an interruption. */
+/** A turn is a suspect when the last failure of one of its batches ended its process (src/store/reasons.ts). */
 export function isSuspect(claim: ClaimFailures): boolean {
-  return claim.batches.some((b) => b.lastError === INTERRUPTED_TURN);
+  return claim.batches.some((b) => endedItsProcess(b.lastError));
 }
 
 /** The turn could not take its batches back after waiting (they were cancelled meanwhile, or the lease is gone). */
@@ -185,7 +185,7 @@ export interface AdmissionHooks {
  */
 export async function admitTurn(gate: TurnGate, claim: ClaimFailures, hooks: AdmissionHooks, ticket?: GateExit): Promise<GateExit> {
   const mode: GateMode = isSuspect(claim) ? 'alone' : 'shared';
-  const suspects = claim.batches.filter((b) => b.lastError === INTERRUPTED_TURN).map((b) => ({ batchId: b.batchId, attempts: b.attempts }));
+  const suspects = claim.batches.filter((b) => endedItsProcess(b.lastError)).map((b) => ({ batchId: b.batchId, attempts: b.attempts }));
   if (mode === 'alone') hooks.log.info({ suspects, gate: gate.state }, 'suspect turn: its last attempt died with its worker, so it runs alone');
   if (ticket && mode === 'shared') return ticket;
   const now = ticket ? gate.upgrade(ticket) : gate.tryEnter(mode);

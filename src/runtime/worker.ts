@@ -23,6 +23,7 @@ import { startReconciler, type Reconciler } from './reconciler.js';
 import { startRescue, type Rescue } from './rescue.js';
 import type { TurnHandler } from './turn.js';
 import { processTurnGate } from './isolation.js';
+import { createSandbox } from './sandbox/pool.js';
 
 export interface WorkerOptions {
   store: RuntimeStore;
@@ -44,6 +45,14 @@ export interface WorkerOptions {
    * so a poison input that ends the process takes only itself down (src/runtime/isolation.ts). Default true.
    */
   isolateSuspects?: boolean;
+  /**
+   * Run turns in sandbox processes (src/runtime/sandbox/pool.ts): `suspects` runs there only the
+   * turns whose last attempt died with its worker, `all` runs every turn there, so a handler that
+   * ends its process never ends the worker. The handler is then loaded in the sandbox from
+   * `module` (its `exportName` export, default `handler`); `handler` above still runs the turns
+   * kept in this process. With a sandbox, suspects need no gate: isolateSuspects is ignored.
+   */
+  sandbox?: { module: string; exportName?: string; turns: 'suspects' | 'all'; maxIdle?: number; logLevel?: string };
   /** How long turns in flight get to reach their commit after close() begins. Default 10,000 ms. */
   shutdownGraceMs?: number;
   /** Upper bound on how long a job waits before looking again at a busy session. Default 250 ms. */
@@ -97,6 +106,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   setMaxListeners(0, shutdown.signal, hardStop.signal);
   const attachments = options.attachments ?? createInMemoryAttachmentStore();
   const useTools = options.useTools ?? (async () => {});
+  const sandbox = options.sandbox ? createSandbox({ ...options.sandbox, maxIdle: options.sandbox.maxIdle ?? options.concurrency ?? 16, log }) : undefined;
   /** Sessions this process is draining: a second job of the same session must not re-enter the lease. */
   const draining = new Set<string>();
 
@@ -118,7 +128,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
 
   /** Runs turns under `lease` and releases it at the end. */
   function drain(lease: SessionLease): Promise<DrainReport> {
-    const isolate = options.isolateSuspects !== false;
+    const isolate = !sandbox && options.isolateSuspects !== false;
     return drainSession({
       store,
       handler: options.handler,
@@ -129,6 +139,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       maxBatchesPerTurn: options.maxBatchesPerTurn ?? 16,
       maxAttempts: options.maxAttempts ?? 3,
       ...(isolate ? { isolation: processTurnGate } : {}),
+      ...(sandbox ? { sandbox: { handler: sandbox.handler, turns: options.sandbox!.turns } } : {}),
       attachments,
       shutdown: shutdown.signal,
       hardStop: hardStop.signal,
@@ -184,6 +195,8 @@ export function createWorker(options: WorkerOptions): TurnWorker {
     events,
     async run() {
       await assertNoEviction(connection);
+      // A handler module that does not load fails the worker now, not each turn later.
+      await sandbox?.start();
       bullWorker = new Worker<BatchJobData>(settings.queueName, process, {
         connection,
         prefix: settings.prefix,
@@ -211,6 +224,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
         await bullWorker?.close();
       } finally {
         clearTimeout(grace);
+        await sandbox?.close();
         await commitFeed.flush();
         await queue.close();
         connection.disconnect();

@@ -7,3 +7,14 @@ export const INTERRUPTED_TURN = 'interrupted: the worker running this turn stopp
 export function exhaustedReason(attempts: number): string {
   return `failed ${attempts} attempts`;
 }
+
+/** How the runtime's failure text of a turn whose sandbox process ended begins (src/runtime/sandbox/pool.ts). */
+export const PROCESS_EXITED = 'TurnProcessExitedError:';
+
+/**
+ * Whether a batch's last failure ended a process: its worker's (INTERRUPTED_TURN, counted at the
+ * takeover) or its sandbox's. Such a batch is a suspect: it may end the process it runs in again.
+ */
+export function endedItsProcess(lastError: string | null): boolean {
+  return lastError === INTERRUPTED_TURN || (lastError?.startsWith(PROCESS_EXITED) ?? false);
+}

@@ -1,0 +1,44 @@
+/**
+ * The drain's side of the turn gate (src/runtime/isolation.ts): how a claimed turn lets its claim
+ * go while it waits for a suspect, and takes the same batches back once admitted.
+ */
+import type { Logger } from 'pino';
+import type { QueuedWorkClaim } from '../store/contract.js';
+import { leaseFence } from '../store/drafts.js';
+import type { DrainOptions } from './drain.js';
+import type { Heartbeat } from './heartbeat.js';
+import { admitTurn, type GateExit, type TurnGate } from './isolation.js';
+
+/** Admits the claimed turn to the gate (alone if it is a suspect); resolves with the exit to call when its handler is done. */
+export function admitToGate(options: DrainOptions, gate: TurnGate, heartbeat: Heartbeat, claim: QueuedWorkClaim, signal: AbortSignal, ticket: GateExit | undefined, log: Logger): Promise<GateExit> {
+  const { store } = options;
+  const batchIds = claim.batches.map((b) => b.batchId);
+  return admitTurn(
+    gate,
+    claim,
+    {
+      signal,
+      letGo: async () => {
+        await heartbeat.pause();
+        try {
+          await store.queue.abandonClaim(claim);
+          heartbeat.clearClaims();
+          return true;
+        } catch (err) {
+          log.warn({ err }, 'could not let the claim go before waiting for a suspect turn; waiting with it');
+          return false;
+        } finally {
+          heartbeat.resume();
+        }
+      },
+      takeBack: async () => {
+        const fence = leaseFence(heartbeat.currentLease());
+        const again = await store.queue.claimByBatchIds({ sessionId: claim.sessionId, fence, owner: options.owner, boundary: 'idle', ttlMs: options.leaseTtlMs, batchIds });
+        if (again) heartbeat.addClaim(again);
+        return again !== null;
+      },
+      log,
+    },
+    ticket,
+  );
+}
