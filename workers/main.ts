@@ -14,7 +14,7 @@ import { driverFaults, installDriverGuard, type DriverFault } from '../src/runti
 import { guardStore } from '../src/runtime/store-guard.js';
 import { exitOnSignals } from '../src/runtime/shutdown.js';
 import { toolPolicy } from '../src/runtime/session-policy.js';
-import { selectHandler } from './handler.js';
+import { handlerSettings, selectHandler } from './handler.js';
 import type { LeaseOwner } from '../src/store/contract.js';
 import { fileURLToPath } from 'node:url';
 
@@ -57,8 +57,10 @@ export async function runWorkerProcess(): Promise<void> {
   const attachments = guardStore({ name: 'attachment store', open: () => createPostgresAttachmentStore({ databaseUrl: config.DATABASE_URL }), deadlineMs, log });
   const worker = createWorker({
     store,
-    handler: selectHandler(config),
-    ...(config.TURN_SANDBOX === 'off' ? {} : { sandbox: { module: HANDLER_MODULE, turns: config.TURN_SANDBOX, logLevel: config.LOG_LEVEL } }),
+    handler: selectHandler(handlerSettings(config)),
+    ...(config.TURN_SANDBOX === 'off'
+      ? {}
+      : { sandbox: { module: HANDLER_MODULE, turns: config.TURN_SANDBOX, logLevel: config.LOG_LEVEL, env: { TURNLANE_HANDLER_SETTINGS: JSON.stringify(handlerSettings(config)) } } }),
     settings: { redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX },
     concurrency: config.WORKER_CONCURRENCY,
     leaseTtlMs: config.LEASE_TTL_MS,

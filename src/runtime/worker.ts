@@ -52,7 +52,7 @@ export interface WorkerOptions {
    * `module` (its `exportName` export, default `handler`); `handler` above still runs the turns
    * kept in this process. With a sandbox, suspects need no gate: isolateSuspects is ignored.
    */
-  sandbox?: { module: string; exportName?: string; turns: 'suspects' | 'all'; maxIdle?: number; logLevel?: string };
+  sandbox?: { module: string; exportName?: string; turns: 'suspects' | 'all'; maxIdle?: number; logLevel?: string; env?: Record<string, string> };
   /** How long turns in flight get to reach their commit after close() begins. Default 10,000 ms. */
   shutdownGraceMs?: number;
   /** Upper bound on how long a job waits before looking again at a busy session. Default 250 ms. */
@@ -195,8 +195,9 @@ export function createWorker(options: WorkerOptions): TurnWorker {
     events,
     async run() {
       await assertNoEviction(connection);
-      // A handler module that does not load fails the worker now, not each turn later.
-      await sandbox?.start();
+      // A handler module that does not load fails the worker now, not each turn later. With every
+      // turn sandboxed, a process per job slot is started before the first job, not during it.
+      await sandbox?.start(options.sandbox?.turns === 'all' ? (options.concurrency ?? 16) : 1);
       bullWorker = new Worker<BatchJobData>(settings.queueName, process, {
         connection,
         prefix: settings.prefix,

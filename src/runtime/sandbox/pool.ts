@@ -25,6 +25,8 @@ export interface SandboxOptions {
   maxIdle?: number;
   /** Log level of the sandboxes' own loggers. Default `info`. */
   logLevel?: string;
+  /** Environment of the sandbox processes on top of this process's. */
+  env?: Record<string, string>;
   log?: Logger;
 }
 
@@ -43,8 +45,8 @@ export class SandboxStartError extends Error {
 export interface Sandbox {
   /** Runs the turn in a sandbox process. */
   readonly handler: TurnHandler;
-  /** Starts one sandbox process and keeps it idle: fails now if the handler module does not load. */
-  start(): Promise<void>;
+  /** Starts `count` sandbox processes (default 1) and keeps them idle: fails now if the handler module does not load. */
+  start(count?: number): Promise<void>;
   /** Ends every sandbox process, busy or idle. */
   close(): Promise<void>;
   /** Sandbox processes alive, busy and idle. */
@@ -62,10 +64,10 @@ class SandboxProcess {
   onMessage: ((message: FromSandbox) => void) | null = null;
   onExit: ((how: string) => void) | null = null;
 
-  constructor(args: SandboxArgs) {
+  constructor(args: SandboxArgs, env: Record<string, string>) {
     // TypeScript sources (tests, tsx) need tsx in the sandbox too; compiled workers run plain node.
     const execArgv = ext === '.ts' && !process.execArgv.some((a) => a.includes('tsx')) ? ['--import', 'tsx'] : process.execArgv;
-    this.child = fork(CHILD_ENTRY, [JSON.stringify(args)], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(CHILD_ENTRY, [JSON.stringify(args)], { execArgv, env: { ...process.env, ...env }, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`)));
     this.child.on('message', (message: FromSandbox) => this.onMessage?.(message));
     void this.exited.then((how) => this.onExit?.(how));
@@ -114,7 +116,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   let closed = false;
 
   function spawn(): SandboxProcess {
-    const proc = new SandboxProcess(args);
+    const proc = new SandboxProcess(args, options.env ?? {});
     all.add(proc);
     void proc.exited.then(() => {
       all.delete(proc);
@@ -198,15 +200,15 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     get size() {
       return all.size;
     },
-    async start() {
-      const proc = spawn();
-      try {
-        await proc.ready;
-      } catch (err) {
-        proc.child.kill('SIGKILL');
-        throw err;
+    async start(count = 1) {
+      const started = Array.from({ length: Math.max(1, Math.min(count, maxIdle)) }, () => spawn());
+      const outcomes = await Promise.allSettled(started.map((proc) => proc.ready));
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      for (const proc of started) {
+        if (failed) proc.child.kill('SIGKILL');
+        else putBack(proc);
       }
-      putBack(proc);
+      if (failed) throw failed.reason;
     },
     async close() {
       closed = true;
