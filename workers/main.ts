@@ -84,8 +84,10 @@ export async function runWorkerProcess(): Promise<void> {
   if (process.send && config.TURNLANE_REPORT_EVENTS === '1') reportEvents(worker);
   if (config.WORKER_METRICS_PORT > 0) await serveMetrics(worker, config.HTTP_HOST, config.WORKER_METRICS_PORT, log);
   log.info({ ownerId: worker.owner.ownerId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  const running = worker.run();
+  await Promise.race([worker.ready, running]);
   send({ type: 'ready', pid: process.pid });
-  await worker.run();
+  await running;
 }
 
 /**

@@ -83,6 +83,8 @@ export interface TurnWorker {
   readonly events: RuntimeEvents;
   /** Starts taking jobs; resolves when the worker has closed. */
   run(): Promise<void>;
+  /** Resolves once run() takes jobs (its sandbox processes started); rejects if run() fails before. */
+  readonly ready: Promise<void>;
   /** Graceful: stop taking jobs, signal turns, wait the grace period, abandon what is left. */
   close(): Promise<void>;
 }
@@ -119,6 +121,13 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   let reconciler: Reconciler | undefined;
   let rescue: Rescue | undefined;
   let bullWorker: Worker<BatchJobData> | undefined;
+  let markReady!: () => void;
+  let failReady!: (err: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  ready.catch(() => {});
 
   async function later(job: Job<BatchJobData>, token: string | undefined, delayMs: number): Promise<never> {
     const jitter = Math.random() * Math.min(100, delayMs / 2);
@@ -193,11 +202,19 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   return {
     owner,
     events,
+    ready,
     async run() {
-      await assertNoEviction(connection);
-      // A handler module that does not load fails the worker now, not each turn later. With every
-      // turn sandboxed, a process per job slot is started before the first job, not during it.
-      await sandbox?.start(options.sandbox?.turns === 'all' ? (options.concurrency ?? 16) : 1);
+      try {
+        await assertNoEviction(connection);
+        // A handler module that does not load fails the worker now, not each turn later. With every
+        // turn sandboxed, a process per job slot is started before the first job, not during it;
+        // for suspects only, loading the module here is check enough (a sandbox starts on demand).
+        if (options.sandbox?.turns === 'all') await sandbox?.start(options.concurrency ?? 16);
+        else await sandbox?.verify();
+      } catch (err) {
+        failReady(err);
+        throw err;
+      }
       bullWorker = new Worker<BatchJobData>(settings.queueName, process, {
         connection,
         prefix: settings.prefix,
@@ -213,6 +230,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       if (interval > 0) reconciler = startReconciler({ store, queue, producer, owner, intervalMs: interval, events, log });
       const rescueEvery = options.rescueIntervalMs ?? 250;
       if (rescueEvery > 0) rescue = startRescue({ store, owner, leaseTtlMs, intervalMs: rescueEvery, draining, drain, events, log });
+      markReady();
       await bullWorker.run();
     },
     async close() {

@@ -117,6 +117,9 @@ describe('sandboxed turns', () => {
 
   it('refuses to start when the handler export is missing, without running a turn', async () => {
     await expect(sandbox('notAFunction').start()).rejects.toBeInstanceOf(SandboxStartError);
+    await expect(sandbox('notAFunction').verify()).rejects.toBeInstanceOf(SandboxStartError);
+    await expect(sandbox('handler').verify()).resolves.toBeUndefined();
+    await expect(createSandbox({ module: '/nonexistent/handler.js' }).verify()).rejects.toThrow(/does not load/);
     await expect(sandbox('noSuchExport').handler(fakeContext().context)).rejects.toBeInstanceOf(SandboxStartError);
   });
 

@@ -47,6 +47,8 @@ export interface Sandbox {
   readonly handler: TurnHandler;
   /** Starts `count` sandbox processes (default 1) and keeps them idle: fails now if the handler module does not load. */
   start(count?: number): Promise<void>;
+  /** Loads the handler module in this process and checks its export: fails now, without a sandbox process, if it would not load there. */
+  verify(): Promise<void>;
   /** Ends every sandbox process, busy or idle. */
   close(): Promise<void>;
   /** Sandbox processes alive, busy and idle. */
@@ -209,6 +211,15 @@ export function createSandbox(options: SandboxOptions): Sandbox {
         else putBack(proc);
       }
       if (failed) throw failed.reason;
+    },
+    async verify() {
+      let loaded: Record<string, unknown>;
+      try {
+        loaded = (await import(args.moduleUrl)) as Record<string, unknown>;
+      } catch (err) {
+        throw new SandboxStartError(`the handler module ${args.moduleUrl} does not load: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (typeof loaded[args.exportName] !== 'function') throw new SandboxStartError(`the handler module ${args.moduleUrl} has no function export named ${args.exportName}`);
     },
     async close() {
       closed = true;
