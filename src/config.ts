@@ -51,7 +51,7 @@ const schema = z.object({
    * runs a turn whose last attempt died with its worker in a sandbox process of its own; `all`
    * runs every turn in a sandbox process, so a handler that ends its process never ends the worker.
    */
-  TURN_SANDBOX: z.enum(['off', 'suspects', 'all']).default('suspects'),
+  TURN_SANDBOX: z.enum(['off', 'suspects', 'all']).default('off'),
   /** Grace for turns in flight on SIGTERM (ms). */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** Reconciler period (ms); 0 disables it in this process. */
