@@ -27,6 +27,8 @@ export interface SandboxOptions {
   logLevel?: string;
   /** Environment of the sandbox processes on top of this process's. */
   env?: Record<string, string>;
+  /** Node flags of the sandbox processes (say `--max-old-space-size=512`); this process's are not inherited. */
+  execArgv?: string[];
   log?: Logger;
 }
 
@@ -66,9 +68,10 @@ class SandboxProcess {
   onMessage: ((message: FromSandbox) => void) | null = null;
   onExit: ((how: string) => void) | null = null;
 
-  constructor(args: SandboxArgs, env: Record<string, string>) {
-    // TypeScript sources (tests, tsx) need tsx in the sandbox too; compiled workers run plain node.
-    const execArgv = ext === '.ts' && !process.execArgv.some((a) => a.includes('tsx')) ? ['--import', 'tsx'] : process.execArgv;
+  constructor(args: SandboxArgs, env: Record<string, string>, extraExecArgv: string[]) {
+    // Node flags are not inherited (an --eval or --inspect of the worker would break every sandbox):
+    // TypeScript sources (tests, tsx) need tsx, compiled workers nothing, and `execArgv` adds more.
+    const execArgv = [...(ext === '.ts' ? ['--import', 'tsx'] : []), ...extraExecArgv];
     this.child = fork(CHILD_ENTRY, [JSON.stringify(args)], { execArgv, env: { ...process.env, ...env }, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`)));
     this.child.on('message', (message: FromSandbox) => this.onMessage?.(message));
@@ -118,7 +121,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   let closed = false;
 
   function spawn(): SandboxProcess {
-    const proc = new SandboxProcess(args, options.env ?? {});
+    const proc = new SandboxProcess(args, options.env ?? {}, options.execArgv ?? []);
     all.add(proc);
     void proc.exited.then(() => {
       all.delete(proc);
@@ -224,6 +227,8 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     async close() {
       closed = true;
       const ending = [...all].map((proc) => {
+        // Held again, so this process waits for the exit instead of ending with nothing else to do.
+        proc.hold(true);
         proc.child.kill('SIGKILL');
         return proc.exited;
       });
