@@ -8,8 +8,13 @@ export function exhaustedReason(attempts: number): string {
   return `failed ${attempts} attempts`;
 }
 
-/** How the runtime's failure text of a turn whose sandbox process ended begins (src/runtime/sandbox/pool.ts). */
+/** How the failure text of a turn whose sandbox process ended begins (src/runtime/sandbox/pool.ts). */
 export const PROCESS_EXITED = 'TurnProcessExitedError:';
+
+/** The failure text of a turn whose sandbox process ended; `how` says how ("… exited with code 86 …"). */
+export function processExitedReason(how: string): string {
+  return `${PROCESS_EXITED} ${how}`.slice(0, 2000);
+}
 
 /**
  * Whether a batch's last failure ended a process: its worker's (INTERRUPTED_TURN, counted at the

@@ -1,0 +1,143 @@
+/**
+ * One turn of the drain: the turn context the handler sees, where the handler runs (in this
+ * process, or in a sandbox process: src/runtime/sandbox/pool.ts), the turn gate for suspects
+ * (src/runtime/isolation.ts), and how the turn ends when the handler fails.
+ */
+import type { PersistedSessionRead, QueuedWorkClaim, TokenLedgerEntry } from '../store/contract.js';
+import { leaseFence } from '../store/drafts.js';
+import { SessionScopedAttachmentStore } from '../store/attachments/index.js';
+import { processExitedReason } from '../store/reasons.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { Heartbeat } from './heartbeat.js';
+import { buildTurnCommit } from './commit.js';
+import { TurnAbortedError, inputViews, turnIdFor, type TurnContext, type TurnResult } from './turn.js';
+import { isSessionEnded, sessionHasEnded } from './session-policy.js';
+import { isSuspect, type GateExit } from './isolation.js';
+import { admitToGate } from './gate-admission.js';
+import { SandboxStartError, TurnProcessExitedError } from './sandbox/pool.js';
+import { abandonAll, endTurnOfEndedSession, landCommit, type TurnRun } from './turn-end.js';
+import type { DrainOptions } from './drain.js';
+
+export async function runTurn(
+  options: DrainOptions,
+  heartbeat: Heartbeat,
+  leaseLost: AbortSignal,
+  session: PersistedSessionRead | null,
+  claim: QueuedWorkClaim,
+  ticket: GateExit | undefined,
+): Promise<TurnRun> {
+  const { store } = options;
+  const sessionId = claim.sessionId;
+  const turnId = turnIdFor(claim);
+  const lease = heartbeat.currentLease();
+  heartbeat.addClaim(claim);
+  const sessionEnded = new AbortController();
+  const signal = AbortSignal.any([leaseLost, options.shutdown, sessionEnded.signal]);
+  const usage: TokenLedgerEntry[] = [];
+  const scoped = new SessionScopedAttachmentStore(options.attachments, store.attachments, sessionId);
+  const batchIds = claim.batches.map((b) => b.batchId);
+  const log = options.log.child({ sessionId, turnId, fencingToken: lease.fencingToken, batchIds });
+  options.events.emit('turn_started', { sessionId, turnId, claim });
+
+  const context: TurnContext = {
+    sessionId,
+    turnId,
+    fencingToken: lease.fencingToken,
+    inputs: inputViews(claim, 'idle'),
+    session,
+    signal,
+    log,
+    async checkpoint() {
+      if (signal.aborted) throw new TurnAbortedError((signal.reason as 'lease_lost' | 'shutdown' | 'session_closed') ?? 'shutdown');
+      if (await sessionHasEnded(store, sessionId)) {
+        sessionEnded.abort('session_closed');
+        throw new TurnAbortedError('session_closed');
+      }
+      const extra = await store.queue.claimReady({
+        sessionId,
+        fence: leaseFence(heartbeat.currentLease()),
+        owner: options.owner,
+        boundary: 'active_turn_checkpoint',
+        ttlMs: options.leaseTtlMs,
+        maxBatches: options.maxBatchesPerTurn,
+      });
+      if (!extra) return [];
+      heartbeat.addClaim(extra);
+      options.events.emit('checkpoint_delivery', { sessionId, turnId, claim: extra });
+      return inputViews(extra, 'active_turn_checkpoint');
+    },
+    tools: { use: (names) => options.useTools(sessionId, names) },
+    usage: { record: (entry) => void usage.push(entry) },
+    attachments: { put: (bytes, meta) => scoped.put(bytes, meta), get: (id) => scoped.get(id) },
+  };
+
+  const sandboxed = options.sandbox !== undefined && (options.sandbox.turns === 'all' || isSuspect(claim));
+  if (sandboxed && options.sandbox?.turns === 'suspects') log.info({ batches: claim.batches.map((b) => ({ batchId: b.batchId, attempts: b.attempts })) }, 'suspect turn: its last attempt died with its worker, so it runs in a sandbox process');
+  const handler = sandboxed ? options.sandbox!.handler : options.handler;
+
+  let result: TurnResult;
+  try {
+    // A suspect turn runs alone; a turn that has to wait lets its claim go meanwhile (src/runtime/isolation.ts).
+    // A wait that ends without admission (shutdown, lease lost, batches gone) counts no attempt.
+    const leaveGate =
+      options.isolation && !sandboxed
+        ? await admitToGate(options, options.isolation, heartbeat, claim, AbortSignal.any([signal, options.hardStop]), ticket, log).catch((err: unknown) => {
+            throw leaseLost.aborted ? err : HARD_STOP;
+          })
+        : ticket;
+    try {
+      result = await raceHardStop(handler(context), options.hardStop);
+    } finally {
+      leaveGate?.();
+    }
+  } catch (err) {
+    // The store being out of reach (a checkpoint, a tool-policy call) or a sandbox process that
+    // would not start is not the input's fault: the turn stops like a lost lease, and no attempt
+    // is counted against its batches.
+    const notTheInput = err instanceof StoreUnavailableError || err instanceof SandboxStartError;
+    if (err === HARD_STOP || leaseLost.aborted || notTheInput) {
+      await abandonAll(options, heartbeat);
+      if (notTheInput) log.warn({ err }, 'the turn could not run for a reason that is not its input; it runs again later');
+      return { outcome: err === HARD_STOP ? 'stopped' : 'lost', next: session };
+    }
+    if (isSessionEnded(err)) return endTurnOfEndedSession(options, heartbeat, session, err);
+    // A sandbox exit is recorded with the reason text the suspect rule reads (src/store/reasons.ts).
+    const reason = err instanceof TurnProcessExitedError ? processExitedReason(err.message) : errorText(err);
+    const deadLetters = await abandonAll(options, heartbeat, { reason, maxAttempts: options.maxAttempts });
+    log.warn({ err, deadLettered: deadLetters }, 'turn handler failed; its batches count a failed attempt');
+    options.events.emit('turn_failed', { sessionId, turnId, batchIds, error: reason, deadLettered: deadLetters });
+    return { outcome: 'failed', next: session };
+  }
+  if (leaseLost.aborted) {
+    await abandonAll(options, heartbeat);
+    return { outcome: 'lost', next: session };
+  }
+  const commit = buildTurnCommit({
+    sessionId,
+    turnId,
+    fence: leaseFence(heartbeat.currentLease()),
+    session,
+    claims: heartbeat.currentClaims(),
+    result,
+    usage,
+    committedAttachmentIds: scoped.pendingManifestCommitIds(),
+    release: false,
+  });
+  return landCommit(options, heartbeat, session, commit, heartbeat.currentClaims(), turnId, (ids) => scoped.markManifestCommitted(ids));
+}
+
+const HARD_STOP = Symbol('hard stop');
+
+function raceHardStop<T>(work: Promise<T>, hardStop: AbortSignal): Promise<T> {
+  if (hardStop.aborted) return Promise.reject(HARD_STOP);
+  return new Promise<T>((resolve, reject) => {
+    const onStop = () => reject(HARD_STOP);
+    hardStop.addEventListener('abort', onStop, { once: true });
+    work.then(resolve, reject).finally(() => hardStop.removeEventListener('abort', onStop));
+  });
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 2000);
+  return String(err).slice(0, 2000);
+}
