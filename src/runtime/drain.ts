@@ -26,7 +26,8 @@ export interface DrainOptions {
   isolation?: TurnGate;
   /**
    * Runs turns in sandbox processes (src/runtime/sandbox/pool.ts): suspect turns only, or all of
-   * them. A sandboxed turn that ends its process fails alone, so it needs no place in the gate.
+   * them. A sandboxed turn that ends its process fails alone; it runs alone in the gate only when
+   * its worker's death interrupted it last.
    */
   sandbox?: { handler: TurnHandler; turns: 'suspects' | 'all' };
   attachments: AttachmentStore;

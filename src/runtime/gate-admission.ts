@@ -7,10 +7,10 @@ import type { QueuedWorkClaim } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
 import type { DrainOptions } from './drain.js';
 import type { Heartbeat } from './heartbeat.js';
-import { admitTurn, type GateExit, type TurnGate } from './isolation.js';
+import { admitTurn, type GateExit, type GateMode, type TurnGate } from './isolation.js';
 
-/** Admits the claimed turn to the gate (alone if it is a suspect); resolves with the exit to call when its handler is done. */
-export function admitToGate(options: DrainOptions, gate: TurnGate, heartbeat: Heartbeat, claim: QueuedWorkClaim, signal: AbortSignal, ticket: GateExit | undefined, log: Logger): Promise<GateExit> {
+/** Admits the claimed turn to the gate in `mode`; resolves with the exit to call when its handler is done. */
+export function admitToGate(options: DrainOptions, gate: TurnGate, heartbeat: Heartbeat, claim: QueuedWorkClaim, mode: GateMode, signal: AbortSignal, ticket: GateExit | undefined, log: Logger): Promise<GateExit> {
   const { store } = options;
   const batchIds = claim.batches.map((b) => b.batchId);
   return admitTurn(
@@ -40,5 +40,6 @@ export function admitToGate(options: DrainOptions, gate: TurnGate, heartbeat: He
       log,
     },
     ticket,
+    mode,
   );
 }

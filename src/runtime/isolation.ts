@@ -26,7 +26,7 @@
  * and suspects run alone").
  */
 import type { Logger } from 'pino';
-import { endedItsProcess } from '../store/reasons.js';
+import { endedItsProcess, INTERRUPTED_TURN } from '../store/reasons.js';
 
 /** `shared`: beside other shared turns. `alone`: with no other turn in flight in the process. */
 export type GateMode = 'shared' | 'alone';
@@ -155,6 +155,16 @@ export interface ClaimFailures {
   batches: ReadonlyArray<{ batchId: string; attempts: number; lastError: string | null }>;
 }
 
+/**
+ * Whether one of the turn's batches was last interrupted by its worker's death. A sandboxed turn
+ * (src/runtime/sandbox/pool.ts) cannot end its worker, but it still runs alone when this holds:
+ * while it runs no other claim is held, so if workers keep dying (SIGKILL, OOM, a node lost) a
+ * batch that was in flight once is not charged again along with every other turn in flight.
+ */
+export function interruptedByItsWorker(claim: ClaimFailures): boolean {
+  return claim.batches.some((b) => b.lastError === INTERRUPTED_TURN);
+}
+
 /** A turn is a suspect when the last failure of one of its batches ended its process (src/store/reasons.ts). */
 export function isSuspect(claim: ClaimFailures): boolean {
   return claim.batches.some((b) => endedItsProcess(b.lastError));
@@ -183,8 +193,7 @@ export interface AdmissionHooks {
  * when the handler has returned or thrown; rejects (holding nothing in the gate) when the signal
  * fires or the batches cannot be taken back (TurnNotAdmittedError).
  */
-export async function admitTurn(gate: TurnGate, claim: ClaimFailures, hooks: AdmissionHooks, ticket?: GateExit): Promise<GateExit> {
-  const mode: GateMode = isSuspect(claim) ? 'alone' : 'shared';
+export async function admitTurn(gate: TurnGate, claim: ClaimFailures, hooks: AdmissionHooks, ticket?: GateExit, mode: GateMode = isSuspect(claim) ? 'alone' : 'shared'): Promise<GateExit> {
   const suspects = claim.batches.filter((b) => endedItsProcess(b.lastError)).map((b) => ({ batchId: b.batchId, attempts: b.attempts }));
   if (mode === 'alone') hooks.log.info({ suspects, gate: gate.state }, 'suspect turn: its last attempt died with its worker, so it runs alone');
   if (ticket && mode === 'shared') return ticket;

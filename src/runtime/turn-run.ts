@@ -12,7 +12,7 @@ import type { Heartbeat } from './heartbeat.js';
 import { buildTurnCommit } from './commit.js';
 import { TurnAbortedError, inputViews, turnIdFor, type TurnContext, type TurnResult } from './turn.js';
 import { isSessionEnded, sessionHasEnded } from './session-policy.js';
-import { isSuspect, type GateExit } from './isolation.js';
+import { interruptedByItsWorker, isSuspect, type GateExit } from './isolation.js';
 import { admitToGate } from './gate-admission.js';
 import { SandboxStartError, TurnProcessExitedError } from './sandbox/pool.js';
 import { abandonAll, endTurnOfEndedSession, landCommit, type TurnRun } from './turn-end.js';
@@ -78,13 +78,15 @@ export async function runTurn(
   let result: TurnResult;
   try {
     // A suspect turn runs alone; a turn that has to wait lets its claim go meanwhile (src/runtime/isolation.ts).
+    // Sandboxed, only a turn interrupted by its worker's death runs alone: its own crash would end
+    // only its sandbox, but alone it is not charged again if the worker dies.
     // A wait that ends without admission (shutdown, lease lost, batches gone) counts no attempt.
-    const leaveGate =
-      options.isolation && !sandboxed
-        ? await admitToGate(options, options.isolation, heartbeat, claim, AbortSignal.any([signal, options.hardStop]), ticket, log).catch((err: unknown) => {
-            throw leaseLost.aborted ? err : HARD_STOP;
-          })
-        : ticket;
+    const alone = sandboxed ? interruptedByItsWorker(claim) : isSuspect(claim);
+    const leaveGate = options.isolation
+      ? await admitToGate(options, options.isolation, heartbeat, claim, alone ? 'alone' : 'shared', AbortSignal.any([signal, options.hardStop]), ticket, log).catch((err: unknown) => {
+          throw leaseLost.aborted ? err : HARD_STOP;
+        })
+      : ticket;
     try {
       result = await raceHardStop(handler(context), options.hardStop);
     } finally {

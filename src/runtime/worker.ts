@@ -50,7 +50,8 @@ export interface WorkerOptions {
    * turns whose last attempt died with its worker, `all` runs every turn there, so a handler that
    * ends its process never ends the worker. The handler is then loaded in the sandbox from
    * `module` (its `exportName` export, default `handler`); `handler` above still runs the turns
-   * kept in this process. With a sandbox, suspects need no gate: isolateSuspects is ignored.
+   * kept in this process. Sandboxed, only turns interrupted by their worker's death run alone
+   * (isolateSuspects): their own crash would end only their sandbox.
    */
   sandbox?: { module: string; exportName?: string; turns: 'suspects' | 'all'; maxIdle?: number; logLevel?: string; env?: Record<string, string> };
   /** How long turns in flight get to reach their commit after close() begins. Default 10,000 ms. */
@@ -137,7 +138,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
 
   /** Runs turns under `lease` and releases it at the end. */
   function drain(lease: SessionLease): Promise<DrainReport> {
-    const isolate = !sandbox && options.isolateSuspects !== false;
+    const isolate = options.isolateSuspects !== false;
     return drainSession({
       store,
       handler: options.handler,

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/logger.js';
 import { createInMemoryStore } from '../../src/store/memory/index.js';
 import { sessionCommandDraft, turnInputDraft } from '../../src/store/drafts.js';
 import type { RuntimeStore, SessionLease } from '../../src/store/contract.js';
-import { INTERRUPTED_TURN } from '../../src/store/reasons.js';
+import { INTERRUPTED_TURN, processExitedReason } from '../../src/store/reasons.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -281,6 +281,40 @@ describe('the drain loop and the gate', () => {
     expect(report.committed).toBe(1);
     expect(calls).toEqual(['claimNext', 'claimNext']);
     expect(seen).toEqual([{ shared: 1, alone: false, waitingAlone: 0, waitingShared: 0 }]);
+    expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
+  });
+
+  it.each([
+    ['interrupted by its worker', INTERRUPTED_TURN, true],
+    ['ended its sandbox', processExitedReason("the turn's sandbox process exited with code 86 during the turn"), false],
+  ])('sandboxed, runs alone only a turn whose last attempt was %s', async (_, lastError, alone) => {
+    const inner = createInMemoryStore();
+    // The batch's last failure as the claim reports it (the reference store's takeover path is not needed for that).
+    const store: RuntimeStore = {
+      ...inner,
+      queue: {
+        ...inner.queue,
+        claimNext: async (req) => {
+          const result = await inner.queue.claimNext(req);
+          return result.claim ? { ...result, claim: { ...result.claim, batches: result.claim.batches.map((b) => ({ ...b, lastError })) } } : result;
+        },
+      },
+    };
+    await store.queue.enqueue(turnInputDraft('s', 'hello', 'after_current_turn_commit', 'exclusive'));
+    const lease = await leased(store, 's');
+    const gate = new TurnGate();
+    const seen: boolean[] = [];
+    const report = await drainForTest(
+      store,
+      owner,
+      lease,
+      async () => {
+        throw new Error('a sandboxed turn must not run in this process');
+      },
+      { leaseTtlMs: TTL, isolation: gate, sandbox: { turns: 'all', handler: async () => (seen.push(gate.state.alone), { append: [] }) } },
+    );
+    expect(report.committed).toBe(1);
+    expect(seen).toEqual([alone]);
     expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
   });
 
