@@ -195,7 +195,7 @@ export interface AdmissionHooks {
  */
 export async function admitTurn(gate: TurnGate, claim: ClaimFailures, hooks: AdmissionHooks, ticket?: GateExit, mode: GateMode = isSuspect(claim) ? 'alone' : 'shared'): Promise<GateExit> {
   const suspects = claim.batches.filter((b) => endedItsProcess(b.lastError)).map((b) => ({ batchId: b.batchId, attempts: b.attempts }));
-  if (mode === 'alone') hooks.log.info({ suspects, gate: gate.state }, 'suspect turn: its last attempt died with its worker, so it runs alone');
+  if (mode === 'alone') hooks.log.info({ suspects, gate: gate.state }, 'suspect turn: its last attempt ended its process, so it runs alone');
   if (ticket && mode === 'shared') return ticket;
   const now = ticket ? gate.upgrade(ticket) : gate.tryEnter(mode);
   if (now) return now;

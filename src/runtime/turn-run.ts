@@ -72,7 +72,7 @@ export async function runTurn(
   };
 
   const sandboxed = options.sandbox !== undefined && (options.sandbox.turns === 'all' || isSuspect(claim));
-  if (sandboxed && options.sandbox?.turns === 'suspects') log.info({ batches: claim.batches.map((b) => ({ batchId: b.batchId, attempts: b.attempts })) }, 'suspect turn: its last attempt died with its worker, so it runs in a sandbox process');
+  if (sandboxed && options.sandbox?.turns === 'suspects') log.info({ batches: claim.batches.map((b) => ({ batchId: b.batchId, attempts: b.attempts })) }, 'suspect turn: its last attempt ended its process, so it runs in a sandbox process');
   const handler = sandboxed ? options.sandbox!.handler : options.handler;
 
   let result: TurnResult;

@@ -3,8 +3,9 @@
  * child.ts), one turn at a time per process, so a handler that ends its process (process.exit, a
  * native crash, running out of memory) ends only the turn it was running. The worker stays up
  * with its leases, claims and connections, knows exactly which turn died, and counts one failed
- * attempt on that turn's batches with the reason ("exited with code 86"): no takeover, no
- * suspects, nothing charged to other turns. Idle processes are kept for the next turns.
+ * attempt on that turn's batches with the reason ("exited with code 86"): no takeover, nothing
+ * charged to other turns. Its batches become suspects (src/store/reasons.ts endedItsProcess), so
+ * with TURN_SANDBOX=suspects their next turn runs in a sandbox again. Idle processes are kept.
  *
  * The handler module is loaded in the sandbox by URL and must export the handler
  * (`export const handler: TurnHandler`, or another name given as `exportName`).
