@@ -31,8 +31,10 @@ export const enqueueSeq = pgSequence('queued_batch_enqueue_seq', { startWith: 1,
 
 /**
  * Session execution leases, one row per session.
- * Written by leases.ts (tryClaim, reclaim, renew, release, transfer) and commits.ts (release at the
- * end of a commit). Never deleted: the fencing token must survive release so it is never reused.
+ * Written by leases.ts (tryClaim, reclaim, renew, release, transfer), commits.ts (release at the
+ * end of a commit) and queue.ts (every enqueue bumps enqueue_mark, inserting a never-held row with
+ * fencing_token 0 when the session has none). Never deleted: the fencing token must survive
+ * release so it is never reused.
  */
 export const sessionLeases = pgTable(
   'session_leases',
@@ -50,9 +52,18 @@ export const sessionLeases = pgTable(
     claimedAtMs: ms('claimed_at_ms').notNull(),
     /** now + ttl on acquire, re-entry and renew; set to now by release. Live iff token set and > now. */
     expiresAtMs: ms('expires_at_ms').notNull(),
+    /**
+     * +1 by every enqueue of the session, in the enqueue's own statement (queue.ts). A claim that
+     * would release the lease because it found nothing compares the value it locked with the value
+     * in its snapshot: a difference means an enqueue committed after the snapshot, so the claim
+     * runs again instead of releasing. That makes the holder bound to see every batch enqueued
+     * while it holds the lease, so a job that finds the session held can finish at once.
+     */
+    enqueueMark: bigint('enqueue_mark', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
-    check('session_leases_fencing_positive', sql`${t.fencingToken} >= 1`),
+    // 0 only on a row an enqueue inserted for a session never leased (no holder yet).
+    check('session_leases_fencing_positive', sql`${t.fencingToken} >= 0`),
     // Held leases by host: a worker's scan for sessions of dead same-host processes. Partial, so
     // released leases (most rows) stay out of it.
     index('session_leases_held_host_idx')

@@ -9,7 +9,7 @@
  * concurrent cancel or claim changed it since the statement's snapshot) the statement undoes
  * itself with turnlane_refuse and the claim is null.
  */
-import { InvalidInputError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError, describeValue } from '../../errors.js';
+import { InvalidInputError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError, StoreUnavailableError, describeValue } from '../../errors.js';
 import { newClaimId, newSecretToken } from '../../ids.js';
 import type {
   ClaimBoundary,
@@ -47,7 +47,7 @@ interface ClaimInput {
   releaseWhenEmpty?: boolean;
 }
 
-type StampedRow = BatchRow & { fence_ok: boolean; released: boolean; rn: number | null };
+type StampedRow = BatchRow & { fence_ok: boolean; released: boolean; stale: boolean; rn: number | null };
 
 function assertRequest(req: unknown): asserts req is Record<string, unknown> {
   if (typeof req !== 'object' || req === null) throw InvalidInputError.field('req', 'an object', describeValue(req));
@@ -97,16 +97,22 @@ function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number
     selection.kind === 'next'
       ? db`or (${alias}claim_owner->>'ownerId' = ${input.owner.ownerId} and ${alias}claim_owner->>'incarnationId' = ${input.owner.incarnationId})`
       : db``;
+  // The release also requires that no enqueue committed after this statement's snapshot (the
+  // locked row's enqueue_mark is the newest, `seen` the snapshot's): such a batch is invisible to
+  // `cand`, and its job may already have finished because it found the session held.
   const release = input.releaseWhenEmpty
     ? db`released as (
         ${leaseReleaseStatement(db, ctx, input.fence)} and exists (select 1 from fence) and not exists (select 1 from picked)
+          and enqueue_mark = (select enqueue_mark from seen)
         returning 1
       ),`
     : db``;
   const released = input.releaseWhenEmpty ? db`exists (select 1 from released)` : db`false`;
   return db`
     with fence as (
-      select 1 from session_leases where session_id = ${input.sessionId} and ${fenceMatches(ctx, input.fence)} for update
+      select enqueue_mark from session_leases where session_id = ${input.sessionId} and ${fenceMatches(ctx, input.fence)} for update
+    ), seen as (
+      select enqueue_mark from session_leases where session_id = ${input.sessionId}
     ), ${exhausted} cand as (
       select batch_id, delivery_policy, slot_policy, merge_key, is_command, row_number() over (order by enqueue_seq) as rn
       from queued_batches
@@ -136,29 +142,44 @@ function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number
       returning q.*, p.rn
     ), ${release} checked as (
       select exists (select 1 from fence) as fence_ok, ${released} as released,
+        (select enqueue_mark from fence) is distinct from (select enqueue_mark from seen) as stale,
         case when (select count(*) from stamped) <> (select count(*) from picked) then ${refuse(db, 'claim_race')} end as refused
     )
-    select k.fence_ok, k.released, k.refused, s.*
+    select k.fence_ok, k.released, k.stale, k.refused, s.*
     from checked k left join stamped s on true
     order by s.rn`;
 }
 
 /** A refused claim statement (a selected row changed under it) runs again, at most this often in all. */
 const CLAIM_RUNS = 3;
+/**
+ * A claim-and-release that found nothing but saw an enqueue land after its snapshot runs again (its
+ * next snapshot sees the batch). Each run needs a new enqueue to the same session between snapshot
+ * and lock, so a handful always settles; past this bound something is wrong.
+ */
+const STALE_RUNS = 100;
 
 /**
- * Runs the claim statement, again after a refusal (its next snapshot sees the change). Returns the
+ * Runs the claim statement, again after a refusal (its next snapshot sees the change) and again
+ * when it would have released the lease but an enqueue landed after its snapshot. Returns the
  * claim (null when nothing qualified, or still refused after CLAIM_RUNS) and whether the lease was
  * released. Fence not live: SessionLeaseExpiredError.
  */
 async function claimRun(ctx: PgContext, input: ClaimInput, limit: number, maxAttempts?: number): Promise<ClaimNextResult> {
   let result: StampedRow[] | undefined;
+  let refusals = 0;
   for (let run = 1; result === undefined; run++) {
     try {
       result = await runStatement(() => claimStatement(ctx.sql as unknown as Tx, ctx, input, limit, maxAttempts) as unknown as Promise<StampedRow[]>);
     } catch (err) {
       if (!isRefusal(err, 'claim_race')) throw err;
-      if (run >= CLAIM_RUNS) return { claim: null, leaseReleased: false };
+      if (++refusals >= CLAIM_RUNS) return { claim: null, leaseReleased: false };
+      continue;
+    }
+    const row = result[0]!;
+    if (input.releaseWhenEmpty && row.fence_ok && row.stale && !row.released && row.batch_id === null) {
+      if (run >= STALE_RUNS) throw new StoreUnavailableError(`enqueues to ${input.sessionId} kept landing during its last claim`, { sessionId: input.sessionId });
+      result = undefined;
     }
   }
   const first = result[0]!;

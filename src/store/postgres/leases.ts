@@ -58,6 +58,21 @@ export function leaseLockRow(db: Db, sessionId: string): Fragment {
 }
 
 /**
+ * Statement part for an enqueue: bumps the session's enqueue_mark (inserting a never-held row,
+ * fencing_token 0, when the session has none), so the enqueue and the holder's last
+ * claim-and-release serialize on the lease row (schema comment on enqueue_mark). Rows touched: the
+ * lease row, locked until the enqueue commits. Returns one row (`enqueue_mark`).
+ */
+export function leaseEnqueueMark(db: Db, ctx: PgContext, sessionId: string): Fragment {
+  const now = ctx.clock.now();
+  return db`insert into session_leases as l (session_id, owner_id, incarnation_id, lease_token, fencing_token, claimed_at_ms,
+      expires_at_ms, enqueue_mark)
+    values (${sessionId}, '', '', null, 0, ${now}, ${now}, 1)
+    on conflict (session_id) do update set enqueue_mark = l.enqueue_mark + 1
+    returning l.enqueue_mark`;
+}
+
+/**
  * Acquire-or-re-enter as one upsert: inserts a new row (fencing 1), takes over a released or
  * expired row (fencing + 1, new token), or re-enters a live lease of the same owner and
  * incarnation (same token and fencing, new expiry). Rows touched: the session's lease row.
@@ -235,7 +250,8 @@ export function leaseReleaseStatement(db: Db, ctx: PgContext, completion: LeaseF
 export async function leaseGet(ctx: PgContext, sessionId: string): Promise<SessionLease | null> {
   assertSessionId(sessionId);
   const row = await runStatement(() => leaseRead(ctx.sql, ctx, sessionId));
-  return row ? leaseFromRow(row) : null;
+  // A row an enqueue inserted (fencing 0) was never held: the session was never leased.
+  return row && row.fencing_token > 0 ? leaseFromRow(row) : null;
 }
 
 /**

@@ -81,7 +81,7 @@ function overviewSelect(ctx: PgContext, ids: Fragment): Fragment {
       ts.agent_id, ts.calls_made, ts.call_budget
     from ids i
     left join sessions s on s.session_id = i.session_id
-    left join session_leases l on l.session_id = i.session_id
+    left join session_leases l on l.session_id = i.session_id and l.fencing_token > 0
     left join task_sessions ts on ts.session_id = i.session_id
     order by i.session_id collate "C"`;
 }
@@ -106,7 +106,7 @@ export async function operatorListSessions(
       ? sql`select session_id from task_sessions where agent_id = ${request.agentId} and session_id collate "C" > ${after} order by session_id collate "C" limit ${limit}`
       : sql`select session_id from (
           (select session_id from sessions where session_id collate "C" > ${after} order by session_id collate "C" limit ${limit})
-          union (select session_id from session_leases where session_id collate "C" > ${after} order by session_id collate "C" limit ${limit})
+          union (select session_id from session_leases where fencing_token > 0 and session_id collate "C" > ${after} order by session_id collate "C" limit ${limit})
           union (select session_id from queued_batches where session_id collate "C" > ${after} group by session_id order by session_id collate "C" limit ${limit})
           union (select session_id from dead_letters where session_id collate "C" > ${after} group by session_id order by session_id collate "C" limit ${limit})
           union (select session_id from task_sessions where session_id collate "C" > ${after} order by session_id collate "C" limit ${limit})
@@ -120,7 +120,7 @@ export async function operatorGetSession(ctx: PgContext, sessionId: string): Pro
   assertSessionId(sessionId);
   const sql = ctx.sql;
   const ids = sql`select ${sessionId}::text as session_id where exists (select 1 from sessions where session_id = ${sessionId})
-    or exists (select 1 from session_leases where session_id = ${sessionId})
+    or exists (select 1 from session_leases where session_id = ${sessionId} and fencing_token > 0)
     or exists (select 1 from queued_batches where session_id = ${sessionId})
     or exists (select 1 from dead_letters where session_id = ${sessionId})
     or exists (select 1 from task_sessions where session_id = ${sessionId})`;

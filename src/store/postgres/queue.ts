@@ -9,6 +9,7 @@ import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, ty
 import { batchFromRow, type BatchRow } from './batch-rows.js';
 import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
+import { leaseEnqueueMark } from './leases.js';
 import { draftAdmitted, draftRefusalRead } from './task-sessions.js';
 
 const MAX_REASON_LENGTH = 4096;
@@ -53,7 +54,8 @@ export function sourceKeysRemember(db: Db, ctx: PgContext, status: Exclude<Queue
 }
 
 /**
- * Inserts one batch (a new batch id and enqueueSeq). With a source key, first claims the key in
+ * Inserts one batch (a new batch id and enqueueSeq) and bumps the session's enqueue mark first (the
+ * lease row is locked before any other row, the order claims and commits lock in). With a source key, first claims the key in
  * source_keys (new, or taking over an expired memory); a live key returns the stored batch
  * instead and writes nothing. Rows touched: one queued_batches row, one source_keys row.
  * Usable inside a commit's transaction (the outbox), which checked the task-session rule itself;
@@ -72,7 +74,9 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
   const gate = admit ? draftAdmitted(db, ctx, draft) : db`true`;
   for (let round = 0; round < MAX_ENQUEUE_ROUNDS; round++) {
     if (draft.sourceKey === null) {
-      const [row] = await db<BatchRow[]>`insert into queued_batches ${columns} select ${values} where ${gate} returning *`;
+      const [row] = await db<BatchRow[]>`
+        with mark as (${leaseEnqueueMark(db, ctx, draft.sessionId)})
+        insert into queued_batches ${columns} select ${values} from mark where ${gate} returning *`;
       if (row) return batchFromRow(row);
       const refused = await draftRefusalRead(db, ctx, draft);
       if (refused) throw refused;
@@ -80,9 +84,9 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
       continue;
     }
     const inserted = await db<BatchRow[]>`
-      with key as (
+      with mark as (${leaseEnqueueMark(db, ctx, draft.sessionId)}), key as (
         insert into source_keys as k (session_id, source_key, batch_id, status)
-        select ${draft.sessionId}, ${draft.sourceKey}, ${batchId}, 'queued' where ${gate}
+        select ${draft.sessionId}, ${draft.sourceKey}, ${batchId}, 'queued' from mark where ${gate}
         on conflict (session_id, source_key) do update
           set batch_id = excluded.batch_id, status = 'queued', finished_at_ms = null, batch = null
           where k.status <> 'queued' and k.finished_at_ms <= ${now} - ${ctx.sourceKeyRetentionMs}::bigint
@@ -249,6 +253,12 @@ export async function deadLetterRequeue(ctx: PgContext, batchId: string): Promis
     () => ctx.sql<BatchRow[]>`
       with letter as (
         delete from dead_letters where batch_id = ${batchId} returning batch
+      ), mark as (
+        insert into session_leases as l (session_id, owner_id, incarnation_id, lease_token, fencing_token, claimed_at_ms,
+          expires_at_ms, enqueue_mark)
+        select r.session_id, '', '', null, 0, ${ctx.clock.now()}, ${ctx.clock.now()}, 1
+        from letter, jsonb_populate_record(null::queued_batches, letter.batch) r
+        on conflict (session_id) do update set enqueue_mark = l.enqueue_mark + 1
       ), back as (
         insert into queued_batches (batch_id, session_id, delivery_policy, slot_policy, merge_key, is_command, source_key,
           available_at_ms, enqueued_at_ms, payloads, claim_count, attempts, last_error)
