@@ -8,10 +8,20 @@ import { Redis, type RedisOptions } from 'ioredis';
 /** Job data: ids only. Payloads stay in Postgres (no user content in Redis; bounded memory). */
 export interface BatchJobData {
   sessionId: string;
+  /** The batch this job delivers; '' on a session wake-up job. */
   batchId: string;
+  /** The batch's availability time as enqueued (0: at once); absent on jobs of older producers. */
+  availableAtMs?: number;
+  /**
+   * A session wake-up (src/runtime/worker.ts): added when a drain stopped while the session may
+   * still have work (turn limit, a failed turn's backoff, shutdown, a lost lease), because jobs
+   * that found the session held have already finished.
+   */
+  wake?: 'continue' | 'retry';
 }
 
 export const JOB_NAME = 'batch';
+export const WAKE_JOB_NAME = 'wake';
 
 export interface QueueSettings {
   /** Redis URL. Default redis://127.0.0.1:6379. */
@@ -58,6 +68,14 @@ export function batchJobOptions(settings: QueueSettings, batchId: string, delayM
     removeOnComplete: { count: 1000, age: 3600 },
     removeOnFail: { count: 10_000, age: 86_400 },
   };
+}
+
+/**
+ * Job options for a session wake-up: no id of its own (each is needed once), one attempt (a
+ * failed drain adds the next wake-up itself), removed when done.
+ */
+export function wakeJobOptions(delayMs: number): JobsOptions {
+  return { delay: Math.max(0, Math.ceil(delayMs)), attempts: 1, removeOnComplete: true, removeOnFail: { count: 1000, age: 3600 } };
 }
 
 /** A Redis connection for a role. Workers wait forever for Redis (BullMQ requires `maxRetriesPerRequest: null`); producers fail fast. */

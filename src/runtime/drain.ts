@@ -39,11 +39,23 @@ export interface DrainOptions {
   useTools(sessionId: string, names: string[]): Promise<void>;
   events: RuntimeEvents;
   log: Logger;
+  /** Called just before each claimNext is sent (the worker tracks which jobs arrived after the last one). */
+  onClaim?(): void;
 }
 
 export type TurnOutcome = 'committed' | 'failed' | 'lost' | 'stopped';
 
+/**
+ * Why a drain ended. Only `empty` means the drain's last claim found no ready work and released the
+ * lease in the same statement, so every batch enqueued before it was seen; after any other exit
+ * the session may have work whose jobs already finished, and the worker adds a wake-up job.
+ */
+export type DrainExit = 'empty' | 'limit' | 'failed' | 'lost' | 'stopped';
+
 export interface DrainReport {
+  exit: DrainExit;
+  /** The failed turn's batches and reason when `exit` is `failed`. */
+  failure?: { batchIds: string[]; reason: string };
   turns: number;
   committed: number;
   failed: number;
@@ -73,20 +85,29 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
     },
   });
   heartbeat.start();
-  const report: DrainReport = { turns: 0, committed: 0, failed: 0, lost: false, completedBatchIds: new Set() };
+  const report: DrainReport = { exit: 'limit', turns: 0, committed: 0, failed: 0, lost: false, completedBatchIds: new Set() };
   let released = false;
   try {
     let loading: Promise<PersistedSessionRead | null> | null = store.sessions.load(sessionId, { kind: 'active_path' });
     let session: PersistedSessionRead | null = null;
-    while (report.turns < options.maxTurnsPerLease && !leaseLost.signal.aborted && !options.shutdown.aborted) {
+    for (;;) {
+      if (leaseLost.signal.aborted || options.shutdown.aborted) {
+        report.exit = leaseLost.signal.aborted ? 'lost' : 'stopped';
+        break;
+      }
+      if (report.turns >= options.maxTurnsPerLease) break;
       // A shared place in the turn gate before the claim: no claim is taken while a suspect runs
       // (its crash would charge it), and the place goes to the claimed turn (src/runtime/isolation.ts).
       const ticket = await enterShared(options, leaseLost.signal);
-      if (ticket === null) break;
+      if (ticket === null) {
+        report.exit = leaseLost.signal.aborted ? 'lost' : 'stopped';
+        break;
+      }
       // Renewals wait while a claim may release the lease: a renewal after it would read as a lost lease.
       await heartbeat.pause();
       let claimed: ClaimNextResult;
       try {
+        options.onClaim?.();
         // maxAttempts also retires batches whose turns kept dying with their worker (counted at takeover).
         const claiming = store.queue.claimNext({
           sessionId,
@@ -111,7 +132,11 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
       const isCommand = claim?.batches[0]?.items[0]?.payload.type === 'session_command';
       // A session command runs no handler: it needs no place in the gate.
       if (!claim || isCommand) ticket?.();
-      if (!claim) break;
+      if (!claim) {
+        // Not released without a claim: the statement kept being refused; leave it to a wake-up.
+        report.exit = released ? 'empty' : 'limit';
+        break;
+      }
       report.turns++;
       const run: TurnRun = await (isCommand ? runCommand(options, heartbeat, session, claim) : runTurn(options, heartbeat, leaseLost.signal, session, claim, ticket));
       const { outcome, completed } = run;
@@ -121,10 +146,15 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
       else if (outcome === 'failed') report.failed++;
       else {
         report.lost = outcome === 'lost';
+        report.exit = outcome;
         break;
       }
       // A failed turn releases the session so the batch's retry backs off instead of spinning.
-      if (outcome === 'failed') break;
+      if (outcome === 'failed') {
+        report.exit = 'failed';
+        if (run.failure) report.failure = run.failure;
+        break;
+      }
     }
   } finally {
     await heartbeat.stop();

@@ -68,18 +68,16 @@ export function createProducer(options: ProducerOptions): Producer {
   async function publish(batches: PublishableBatch[]): Promise<void> {
     const queued = batches.filter((b) => b.status === 'queued');
     if (queued.length === 0) return;
-    let nowMs: number;
-    try {
-      nowMs = await store.clock.nowMs();
-    } catch {
-      nowMs = 0; // The delay is only a hint: a job that runs early delays itself again.
-    }
+    // Only a batch with an availability time needs the store clock (one round trip per publish);
+    // the delay is only a hint: a job that runs early delays itself again.
+    let nowMs = 0;
+    if (queued.some((b) => b.availableAtMs > 0)) nowMs = await store.clock.nowMs().catch(() => 0);
     try {
       // A repeated add with the same jobId is a no-op in BullMQ, so a source-key replay adds nothing.
       await queue.addBulk(
         queued.map((b) => ({
           name: JOB_NAME,
-          data: { sessionId: b.sessionId, batchId: b.batchId },
+          data: { sessionId: b.sessionId, batchId: b.batchId, availableAtMs: b.availableAtMs },
           opts: batchJobOptions(settings, b.batchId, b.availableAtMs - nowMs),
         })),
       );

@@ -81,9 +81,12 @@ export async function reconcileOnce(options: Omit<ReconcilerOptions, 'intervalMs
     report.scanned += page.length;
     const unheld = page.filter((b) => !b.held);
     const states = await Promise.all(unheld.map((b) => queue.getJobState(b.batchId)));
+    const held = await sessionsHeldLive(store, unheld.filter((_, i) => states[i] === 'unknown' || states[i] === 'completed'), nowMs);
     const missing: QueuedBatchRef[] = [];
     for (const [i, ref] of unheld.entries()) {
       const state = states[i];
+      // A job that found its session held finished at once: the live holder will claim the batch.
+      if ((state === 'unknown' || state === 'completed') && held.has(ref.sessionId)) continue;
       if (state === 'unknown') {
         missing.push(ref);
         report.published++;
@@ -108,6 +111,13 @@ export async function reconcileOnce(options: Omit<ReconcilerOptions, 'intervalMs
     if (page.length < PAGE) break;
   }
   return report;
+}
+
+/** The sessions of `refs` whose lease is held and live at `nowMs` (one lease read per session). */
+async function sessionsHeldLive(store: RuntimeStore, refs: QueuedBatchRef[], nowMs: number): Promise<Set<string>> {
+  const ids = [...new Set(refs.map((r) => r.sessionId))];
+  const leases = await Promise.all(ids.map((id) => store.leases.get(id)));
+  return new Set(ids.filter((_, i) => leases[i] && leases[i]!.leaseToken !== '' && leases[i]!.expiresAtMs > nowMs));
 }
 
 /**

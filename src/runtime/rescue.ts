@@ -22,10 +22,10 @@ export interface RescueOptions {
   owner: LeaseOwner;
   leaseTtlMs: number;
   intervalMs: number;
-  /** Sessions this process is draining; a rescued one is added while it drains. */
-  draining: Set<string>;
-  /** Runs the drain of a reclaimed lease (and releases it at the end). */
-  drain(lease: SessionLease): Promise<unknown>;
+  /** Whether this process holds the session now. */
+  isHeld(sessionId: string): boolean;
+  /** Holds the session while `first` reclaims its lease and the drain runs (worker.ts). */
+  holdAndDrain(sessionId: string, first: () => Promise<SessionLease | null>): Promise<unknown>;
   events: RuntimeEvents;
   log: Logger;
 }
@@ -38,18 +38,15 @@ export function startRescue(options: RescueOptions): Rescue {
 
   async function rescueOne(holder: SessionLease): Promise<void> {
     const { sessionId } = holder;
-    if (options.draining.has(sessionId) || sessionId === RECONCILER_LEASE_ID) return;
+    if (options.isHeld(sessionId) || sessionId === RECONCILER_LEASE_ID) return;
     if (!isProcessDead(holder.owner.liveness, me)) return;
-    options.draining.add(sessionId);
-    try {
+    await options.holdAndDrain(sessionId, async () => {
       const claimed = await store.leases.reclaim(sessionId, owner, leaseFence(holder), options.leaseTtlMs);
-      if (claimed.kind !== 'acquired') return;
+      if (claimed.kind !== 'acquired') return null;
       options.events.emit('lease_takeover', { sessionId, fencingToken: claimed.lease.fencingToken });
       log.info({ sessionId, fencingToken: claimed.lease.fencingToken, deadOwnerId: holder.owner.ownerId }, 'rescued a session of a dead process on this host');
-      await options.drain(claimed.lease);
-    } finally {
-      options.draining.delete(sessionId);
-    }
+      return claimed.lease;
+    });
   }
 
   async function scan(): Promise<void> {

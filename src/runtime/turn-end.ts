@@ -17,6 +17,8 @@ export interface TurnRun {
   next: PersistedSessionRead | null;
   /** The batches a committed turn completed. */
   completed?: string[];
+  /** A failed turn's batches and the reason recorded on them. */
+  failure?: { batchIds: string[]; reason: string };
 }
 
 /** A session command at the head: no handler runs; its commit applies the command. */

@@ -108,7 +108,7 @@ export async function runTurn(
     const deadLetters = await abandonAll(options, heartbeat, { reason, maxAttempts: options.maxAttempts });
     log.warn({ err, deadLettered: deadLetters }, 'turn handler failed; its batches count a failed attempt');
     options.events.emit('turn_failed', { sessionId, turnId, batchIds, error: reason, deadLettered: deadLetters });
-    return { outcome: 'failed', next: session };
+    return { outcome: 'failed', next: session, failure: { batchIds, reason } };
   }
   if (leaseLost.aborted) {
     await abandonAll(options, heartbeat);

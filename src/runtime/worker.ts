@@ -1,7 +1,9 @@
 /**
  * The worker: one BullMQ Worker per process. A job `{ sessionId, batchId }` is only a wake-up
- * call; Postgres decides. The job finishes once its batch is gone from Postgres, never because
- * someone else holds the session (the holder may already have made its last claim).
+ * call; Postgres decides. A job whose session is held by a live holder finishes at once: the
+ * holder's last claim is bound to see its batch, because enqueues and that claim serialize on the
+ * session's lease row (store: enqueue_mark). A drain that stops with work possibly left adds a
+ * session wake-up job (followUp below).
  */
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -14,7 +16,7 @@ import { leaseFence } from '../store/drafts.js';
 import { createInMemoryAttachmentStore } from '../store/attachments/index.js';
 import { currentProcessLiveness, isProcessDead } from '../store/liveness.js';
 import { silentLogger } from '../logger.js';
-import { assertNoEviction, createBatchQueue, redisConnection, resolveQueueSettings, type BatchJobData, type QueueSettings } from './bullmq.js';
+import { WAKE_JOB_NAME, assertNoEviction, createBatchQueue, redisConnection, resolveQueueSettings, wakeJobOptions, type BatchJobData, type QueueSettings } from './bullmq.js';
 import { CommitFeedPublisher } from './commit-feed.js';
 import { drainSession, type DrainReport } from './drain.js';
 import { RuntimeEvents } from './events.js';
@@ -24,6 +26,9 @@ import { startRescue, type Rescue } from './rescue.js';
 import type { TurnHandler } from './turn.js';
 import { processTurnGate } from './isolation.js';
 import { createSandbox } from './sandbox/pool.js';
+
+/** How many completed batch ids a worker remembers for their jobs (about 40 bytes each). */
+const COMPLETED_MEMORY = 10_000;
 
 export interface WorkerOptions {
   store: RuntimeStore;
@@ -56,7 +61,7 @@ export interface WorkerOptions {
   sandbox?: { module: string; exportName?: string; turns: 'suspects' | 'all'; maxIdle?: number; logLevel?: string; env?: Record<string, string> };
   /** How long turns in flight get to reach their commit after close() begins. Default 10,000 ms. */
   shutdownGraceMs?: number;
-  /** Upper bound on how long a job waits before looking again at a busy session. Default 250 ms. */
+  /** Delay of the wake-up job after a drain lost its lease (the holder's renewal failed). Default 250 ms. */
   busyRetryMs?: number;
   /** BullMQ lock of an active job, renewed by BullMQ at half of it. Default 10,000 ms. */
   jobLockMs?: number;
@@ -110,8 +115,20 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   const attachments = options.attachments ?? createInMemoryAttachmentStore();
   const useTools = options.useTools ?? (async () => {});
   const sandbox = options.sandbox ? createSandbox({ ...options.sandbox, maxIdle: options.sandbox.maxIdle ?? options.concurrency ?? 16, log }) : undefined;
-  /** Sessions this process is draining: a second job of the same session must not re-enter the lease. */
-  const draining = new Set<string>();
+  /**
+   * Batches this process's drains completed lately: their jobs finish without a statement. Bounded
+   * (oldest forgotten first); a forgotten one costs its job a lease try and an empty claim.
+   */
+  const completedHere = new Set<string>();
+  events.on('turn_committed', (e) => {
+    for (const batchId of e.batchIds) completedHere.add(batchId);
+    for (const batchId of completedHere) {
+      if (completedHere.size <= COMPLETED_MEMORY) break;
+      completedHere.delete(batchId);
+    }
+  });
+  /** Sessions this process holds: a second job of the same session must not re-enter the lease (holdAndDrain). */
+  const draining = new Map<string, { lateArrival: boolean }>();
 
   const connection: Redis = redisConnection(settings.redisUrl, 'worker');
   const queue = createBatchQueue(settings, connection);
@@ -137,7 +154,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   }
 
   /** Runs turns under `lease` and releases it at the end. */
-  function drain(lease: SessionLease): Promise<DrainReport> {
+  function drain(lease: SessionLease, onClaim: () => void): Promise<DrainReport> {
     const isolate = options.isolateSuspects !== false;
     return drainSession({
       store,
@@ -156,48 +173,94 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       useTools,
       events,
       log,
+      onClaim,
     });
+  }
+
+  /** The session's lease for this process: acquired, or taken over from a provably dead holder of this host; null when held. */
+  async function acquire(sessionId: string): Promise<SessionLease | null> {
+    let claimed = await store.leases.tryClaim(sessionId, owner, leaseTtlMs);
+    if (claimed.kind === 'busy' && isProcessDead(claimed.holder.owner.liveness, owner.liveness)) {
+      claimed = await store.leases.reclaim(sessionId, owner, leaseFence(claimed.holder), leaseTtlMs);
+      if (claimed.kind === 'acquired') {
+        events.emit('lease_takeover', { sessionId, fencingToken: claimed.lease.fencingToken });
+        log.info({ sessionId, fencingToken: claimed.lease.fencingToken }, 'took over the lease of a dead process on this host');
+      }
+    }
+    return claimed.kind === 'acquired' ? claimed.lease : null;
+  }
+
+  /**
+   * Holds the session in this process while it drains: `first` gets the lease (or null when the
+   * session is held elsewhere), then the drain runs. A job of the same session that arrives
+   * meanwhile finishes at once and marks the hold; if it arrived after the drain's last claim
+   * began (that claim may have released the lease before its batch landed), the session is
+   * acquired and drained again. Returns null when the session was held by another process, whose
+   * last claim is then bound to see every batch enqueued before (store: enqueue_mark).
+   */
+  async function holdAndDrain(sessionId: string, first: () => Promise<SessionLease | null>): Promise<DrainReport | null> {
+    const hold = { lateArrival: false };
+    draining.set(sessionId, hold);
+    try {
+      let getLease = first;
+      let report: DrainReport | null = null;
+      for (;;) {
+        hold.lateArrival = false;
+        const lease = await getLease();
+        getLease = () => acquire(sessionId);
+        if (!lease) {
+          if (hold.lateArrival) continue;
+          return report;
+        }
+        report = await drain(lease, () => (hold.lateArrival = false));
+        await followUp(sessionId, report);
+        if (report.exit !== 'empty' || !hold.lateArrival) return report;
+      }
+    } finally {
+      draining.delete(sessionId);
+    }
+  }
+
+  /**
+   * After a drain that stopped with work possibly left (every exit but `empty`), jobs of that work
+   * may already have finished because they found the session held: a wake-up job takes their
+   * place. A failed turn's wake-up waits the backoff, so its retry does not spin.
+   */
+  async function followUp(sessionId: string, report: DrainReport): Promise<void> {
+    if (report.exit === 'empty') return;
+    const delay = report.exit === 'failed' ? settings.backoffMs : report.exit === 'lost' ? busyRetryMs : 0;
+    try {
+      await queue.add(WAKE_JOB_NAME, { sessionId, batchId: '', wake: report.exit === 'failed' ? 'retry' : 'continue' }, wakeJobOptions(delay));
+    } catch (err) {
+      log.warn({ err, sessionId }, 'wake-up job not added; the reconciler will deliver the work of the session');
+    }
   }
 
   async function process(job: Job<BatchJobData>, token?: string): Promise<{ outcome: string; turns?: number }> {
     const { sessionId, batchId } = job.data;
-    const batch = await store.queue.get(batchId);
-    if (!batch) return { outcome: 'batch_gone' };
+    if (completedHere.delete(batchId)) return { outcome: 'drained' };
     if (shutdown.signal.aborted) return later(job, token, 0);
-    if (batch.availableAtMs > 0) {
-      const now = await store.clock.nowMs();
-      if (batch.availableAtMs > now) return later(job, token, batch.availableAtMs - now);
-    }
-    if (draining.has(sessionId)) return later(job, token, busyRetryMs);
-
-    draining.add(sessionId);
-    let report: DrainReport;
-    try {
-      let claimed = await store.leases.tryClaim(sessionId, owner, leaseTtlMs);
-      if (claimed.kind === 'busy' && isProcessDead(claimed.holder.owner.liveness, owner.liveness)) {
-        claimed = await store.leases.reclaim(sessionId, owner, leaseFence(claimed.holder), leaseTtlMs);
-        if (claimed.kind === 'acquired') {
-          events.emit('lease_takeover', { sessionId, fencingToken: claimed.lease.fencingToken });
-          log.info({ sessionId, fencingToken: claimed.lease.fencingToken }, 'took over the lease of a dead process on this host');
-        }
-      }
-      if (claimed.kind === 'busy') {
+    // A batch that may not be available yet is looked at first (jobs of batches available at
+    // enqueue skip this read: a held session or the claim decides).
+    if (!job.data.wake && job.data.availableAtMs !== 0) {
+      const batch = await store.queue.get(batchId);
+      if (!batch) return { outcome: 'batch_gone' };
+      if (batch.availableAtMs > 0) {
         const now = await store.clock.nowMs();
-        return later(job, token, Math.min(busyRetryMs, Math.max(0, claimed.holder.expiresAtMs - now)));
+        if (batch.availableAtMs > now) return later(job, token, batch.availableAtMs - now);
       }
-      report = await drain(claimed.lease);
-    } finally {
-      draining.delete(sessionId);
     }
-
-    // A batch this drain committed is gone: no need to ask Postgres.
-    if (report.completedBatchIds.has(batchId)) return { outcome: 'drained', turns: report.turns };
-    const still = await store.queue.get(batchId);
-    if (!still) return { outcome: 'drained', turns: report.turns };
-    // A failed turn fails this attempt so BullMQ backs off (and shows the error in Bull Board);
-    // Postgres counts the attempt and dead-letters the batch at maxAttempts.
-    if (report.failed > 0) throw new Error(`a turn of session ${sessionId} failed; batch ${batchId} is retried with backoff`);
-    return later(job, token, shutdown.signal.aborted ? 0 : report.lost ? busyRetryMs : 0);
+    const hold = draining.get(sessionId);
+    if (hold) {
+      hold.lateArrival = true;
+      return { outcome: 'held_here' };
+    }
+    const report = await holdAndDrain(sessionId, () => acquire(sessionId));
+    if (!report) return { outcome: 'held' };
+    // A failed turn of this job's own batch fails the job, so Bull Board shows the error and
+    // BullMQ backs off; Postgres counts the attempt and dead-letters the batch at maxAttempts.
+    if (report.exit === 'failed' && report.failure?.batchIds.includes(batchId)) throw new Error(report.failure.reason);
+    return { outcome: report.exit === 'empty' ? 'drained' : report.exit, turns: report.turns };
   }
 
   return {
@@ -230,7 +293,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       const interval = options.reconcileIntervalMs ?? 5_000;
       if (interval > 0) reconciler = startReconciler({ store, queue, producer, owner, intervalMs: interval, events, log });
       const rescueEvery = options.rescueIntervalMs ?? 250;
-      if (rescueEvery > 0) rescue = startRescue({ store, owner, leaseTtlMs, intervalMs: rescueEvery, draining, drain, events, log });
+      if (rescueEvery > 0) rescue = startRescue({ store, owner, leaseTtlMs, intervalMs: rescueEvery, isHeld: (id) => draining.has(id), holdAndDrain, events, log });
       markReady();
       await bullWorker.run();
     },
