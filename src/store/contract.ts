@@ -234,6 +234,19 @@ export interface ClaimNextResult {
   leaseReleased: boolean;
 }
 
+/** What one process holds: renewed together by `leases.renewHeld`. */
+export interface RenewHeldRequest {
+  ttlMs: number;
+  leases: LeaseFence[];
+  claims: QueuedWorkClaim[];
+}
+
+/** Per item, in request order: the renewed lease or claim, or null when it was no longer held (nothing changed for it). */
+export interface RenewHeldResult {
+  leases: (SessionLease | null)[];
+  claims: (QueuedWorkClaim | null)[];
+}
+
 export interface ClaimByBatchIdsRequest {
   sessionId: string;
   fence: LeaseFence;
@@ -472,6 +485,13 @@ export interface RuntimeStore {
     tryClaim(sessionId: string, owner: LeaseOwner, ttlMs: number): Promise<LeaseClaimOutcome>;
     reclaim(sessionId: string, owner: LeaseOwner, observedHolder: LeaseFence, ttlMs: number): Promise<LeaseClaimOutcome>;
     renew(fence: LeaseFence, ttlMs: number): Promise<SessionLease>;
+    /**
+     * A process's heartbeat in one call (one statement in Postgres): renews every live lease that
+     * matches its fence, as `renew`, and every claim whose batches all still carry it unexpired, as
+     * `queue.renewClaim`. A lost item reads null and does not stop the others. Invalid input throws
+     * InvalidInputError before anything changes.
+     */
+    renewHeld(req: RenewHeldRequest): Promise<RenewHeldResult>;
     release(completion: LeaseFence): Promise<void>;
     /** For operators; null when the session was never leased. */
     get(sessionId: string): Promise<SessionLease | null>;

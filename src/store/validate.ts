@@ -13,7 +13,9 @@ import type {
   Limits,
   MergeKey,
   QueuedWorkBatchDraft,
+  QueuedWorkClaim,
   QueuedWorkPayload,
+  RenewHeldRequest,
   RuntimeCommit,
   SessionMeta,
 } from './contract.js';
@@ -167,6 +169,29 @@ const fenceSchema = z.object({
 
 export function parseOwner(owner: unknown, field = 'owner'): LeaseOwner {
   return parseWith(ownerSchema, owner, field) as LeaseOwner;
+}
+
+/** Checks a claim's shape (the fields renewal and abandon use): ids, token, batch ids. */
+export function assertClaim(claim: unknown): asserts claim is QueuedWorkClaim {
+  if (typeof claim !== 'object' || claim === null) throw InvalidInputError.field('claim', 'a queued-work claim', describeValue(claim));
+  const c = claim as Partial<QueuedWorkClaim>;
+  assertSessionId(c.sessionId, 'claim.sessionId');
+  assertId(c.claimId, 'claim.claimId');
+  if (typeof c.claimToken !== 'string') throw InvalidInputError.field('claim.claimToken', 'a string', describeValue(c.claimToken));
+  if (!Array.isArray(c.batches)) throw InvalidInputError.field('claim.batches', 'an array of batches', describeValue(c.batches));
+  c.batches.forEach((b, i) => assertId((b as { batchId?: unknown } | null)?.batchId, `claim.batches[${i}].batchId`));
+}
+
+/** A heartbeat's request: TTL, every fence's shape, every claim's shape (InvalidInputError before any write). */
+export function parseRenewHeld(req: unknown, limits: Limits): RenewHeldRequest {
+  if (typeof req !== 'object' || req === null) throw InvalidInputError.field('req', 'an object', describeValue(req));
+  const r = req as Partial<RenewHeldRequest>;
+  assertTtl(r.ttlMs, limits);
+  if (!Array.isArray(r.leases)) throw InvalidInputError.field('leases', 'an array of lease fences', describeValue(r.leases));
+  if (!Array.isArray(r.claims)) throw InvalidInputError.field('claims', 'an array of claims', describeValue(r.claims));
+  const leases = r.leases.map((fence, i) => parseFence(fence, `leases[${i}]`));
+  r.claims.forEach((claim) => assertClaim(claim));
+  return { ttlMs: r.ttlMs, leases, claims: r.claims };
 }
 
 /**

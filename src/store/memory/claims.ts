@@ -18,7 +18,7 @@ import type {
   LeaseOwner,
   QueuedWorkClaim,
 } from '../contract.js';
-import { assertBoundary, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { assertBoundary, assertClaim, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
 import { exhaustedReason } from '../reasons.js';
 import { deadLetterRow } from './dead-letters.js';
 import { fenceValidate, leaseReleaseGuarded } from './leases.js';
@@ -199,16 +199,6 @@ export function claimNext(state: MemoryState, req: ClaimNextRequest): ClaimNextR
   if (!req.releaseLeaseWhenEmpty) return { claim: null, leaseReleased: false };
   leaseReleaseGuarded(state, parseFence(req.fence), now);
   return { claim: null, leaseReleased: true };
-}
-
-function assertClaim(claim: unknown): asserts claim is QueuedWorkClaim {
-  if (typeof claim !== 'object' || claim === null) throw InvalidInputError.field('claim', 'a queued-work claim', describeValue(claim));
-  const c = claim as Partial<QueuedWorkClaim>;
-  assertSessionId(c.sessionId, 'claim.sessionId');
-  assertId(c.claimId, 'claim.claimId');
-  if (typeof c.claimToken !== 'string') throw InvalidInputError.field('claim.claimToken', 'a string', describeValue(c.claimToken));
-  if (!Array.isArray(c.batches)) throw InvalidInputError.field('claim.batches', 'an array of batches', describeValue(c.batches));
-  c.batches.forEach((b, i) => assertId((b as { batchId?: unknown } | null)?.batchId, `claim.batches[${i}].batchId`));
 }
 
 /** The claim's batches still queued in its session under its claim id and token (expired or not), in `enqueueSeq` order. */

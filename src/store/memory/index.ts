@@ -49,6 +49,8 @@ export interface InMemoryStoreOptions {
 /** A producer retrying within a day is the case the retention covers; the seed kept keys only while queued. */
 export const DEFAULT_SOURCE_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
+import { renewHeld } from './renew-held.js';
+
 export function createInMemoryStore(options: InMemoryStoreOptions = {}): RuntimeStore {
   const limits = resolveLimits(options.limits);
   const retention = options.sourceKeyRetentionMs ?? DEFAULT_SOURCE_KEY_RETENTION_MS;
@@ -63,6 +65,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       tryClaim: async (sessionId, owner, ttlMs) => leaseTryClaim(state, sessionId, owner, ttlMs),
       reclaim: async (sessionId, owner, observedHolder, ttlMs) => leaseReclaim(state, sessionId, owner, observedHolder, ttlMs),
       renew: async (fence, ttlMs) => leaseRenew(state, fence, ttlMs),
+      renewHeld: async (req) => renewHeld(state, req),
       release: async (completion) => leaseRelease(state, completion),
       get: async (sessionId) => leaseGet(state, sessionId),
       transfer: async (fence, nextOwner, ttlMs) => leaseTransfer(state, fence, nextOwner, ttlMs),

@@ -24,7 +24,7 @@ import type {
   LeaseOwner,
   QueuedWorkClaim,
 } from '../contract.js';
-import { assertBoundary, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { assertBoundary, assertClaim, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
 import { claimedBatchFromRow, type BatchRow } from './batch-rows.js';
 import type { Fragment, PgContext, Tx } from './context.js';
 import { isRefusal, refuse, runStatement, runTransaction } from './errors.js';
@@ -261,16 +261,6 @@ export async function batchClaimNext(ctx: PgContext, req: ClaimNextRequest): Pro
   const maxBatches = Math.max(Math.min(req.maxBatches, ctx.limits.maxBatchesPerClaim), 0);
   const input: ClaimInput = { sessionId: req.sessionId, fence, owner, ttlMs: req.ttlMs, selection: { kind: 'next', maxBatches }, releaseWhenEmpty: req.releaseLeaseWhenEmpty === true };
   return claimRun(ctx, input, maxBatches, req.maxAttempts);
-}
-
-function assertClaim(claim: unknown): asserts claim is QueuedWorkClaim {
-  if (typeof claim !== 'object' || claim === null) throw InvalidInputError.field('claim', 'a queued-work claim', describeValue(claim));
-  const c = claim as Partial<QueuedWorkClaim>;
-  assertSessionId(c.sessionId, 'claim.sessionId');
-  assertId(c.claimId, 'claim.claimId');
-  if (typeof c.claimToken !== 'string') throw InvalidInputError.field('claim.claimToken', 'a string', describeValue(c.claimToken));
-  if (!Array.isArray(c.batches)) throw InvalidInputError.field('claim.batches', 'an array of batches', describeValue(c.batches));
-  c.batches.forEach((b, i) => assertId((b as { batchId?: unknown } | null)?.batchId, `claim.batches[${i}].batchId`));
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   queueDeadLetter,
   queueEnqueue,
 } from './queue.js';
+import { leasesRenewHeld } from './renew-held.js';
 import { operatorGetSession, operatorListSessions, operatorRecentCommits } from './operator.js';
 import { sessionLoad, sessionLoadMeta, sessionLoadNode, sessionSaveMeta } from './reads.js';
 import {
@@ -82,6 +83,7 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       tryClaim: (sessionId, owner, ttlMs) => leaseTryClaim(ctx, sessionId, owner, ttlMs),
       reclaim: (sessionId, owner, observedHolder, ttlMs) => leaseReclaim(ctx, sessionId, owner, observedHolder, ttlMs),
       renew: (fence, ttlMs) => leaseRenew(ctx, fence, ttlMs),
+      renewHeld: (req) => leasesRenewHeld(ctx, req),
       release: (completion) => leaseRelease(ctx, completion),
       get: (sessionId) => leaseGet(ctx, sessionId),
       transfer: (fence, nextOwner, ttlMs) => leaseTransfer(ctx, fence, nextOwner, ttlMs),

@@ -12,7 +12,7 @@ import { ownerFromColumns } from './batch-rows.js';
 import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement, runTransaction } from './errors.js';
 
-interface LeaseRow {
+export interface LeaseRow {
   session_id: string;
   owner_id: string;
   incarnation_id: string;
@@ -26,7 +26,7 @@ interface LeaseRow {
 /** A busy answer can race a release; after this many rounds the caller sees StoreUnavailableError. */
 const MAX_CLAIM_ROUNDS = 10;
 
-function leaseFromRow(row: LeaseRow): SessionLease {
+export function leaseFromRow(row: LeaseRow): SessionLease {
   return {
     sessionId: row.session_id,
     owner: ownerFromColumns(row.owner_id, row.incarnation_id, row.liveness),
