@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { AttachmentStore, ClaimNextResult, LeaseOwner, PersistedSessionRead, RuntimeStore, SessionLease } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
-import { Heartbeat } from './heartbeat.js';
+import { Heartbeat, type Renewer } from './heartbeat.js';
 import type { TurnHandler } from './turn.js';
 import type { RuntimeEvents } from './events.js';
 import type { GateExit, TurnGate } from './isolation.js';
@@ -39,6 +39,8 @@ export interface DrainOptions {
   useTools(sessionId: string, names: string[]): Promise<void>;
   events: RuntimeEvents;
   log: Logger;
+  /** The process's heartbeat (one renewal statement per interval for all its sessions); absent, the drain renews alone. */
+  renewer?: Renewer;
   /** Called just before each claimNext is sent (the worker tracks which jobs arrived after the last one). */
   onClaim?(): void;
 }
@@ -79,6 +81,7 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
     store,
     lease,
     ttlMs: options.leaseTtlMs,
+    ...(options.renewer ? { renewer: options.renewer } : {}),
     onLost: (err) => {
       options.log.warn({ err, sessionId }, 'lease or claim renewal failed; stopping this session');
       leaseLost.abort('lease_lost');

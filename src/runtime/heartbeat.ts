@@ -1,33 +1,34 @@
 /**
- * Keeps a session lease and every claim of the running turn alive. Claims have their own TTL
+ * Keeps session leases and every claim of their running turns alive. Claims have their own TTL
  * (spec README), so a slow turn must renew them with the lease or it would lose its own work.
- * Any renewal failure is final: the holder stops, because its commit would be rejected anyway.
+ * Any renewal failure is final for its holder: it stops, because its commit would be rejected anyway.
+ *
+ * One `Renewer` per worker process renews every drain's lease and claims in one store call
+ * (`leases.renewHeld`, one statement) per interval, however many sessions the process runs: the
+ * heartbeat was 1 + N statements per session per interval, which at 500 running turns per process
+ * and a 15 s TTL was 200 statements a second doing nothing but keeping work alive.
  */
+import { QueuedWorkClaimExpiredError, SessionLeaseExpiredError } from '../errors.js';
 import type { QueuedWorkClaim, RuntimeStore, SessionLease } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
 
-export interface HeartbeatOptions {
+export interface RenewerOptions {
   store: RuntimeStore;
-  lease: SessionLease;
+  /** Lease and claim TTL in ms; everything registered is renewed every TTL/3 (two renewals can fail or be late before a lease lapses). */
   ttlMs: number;
-  /** Called once, with the error, when a renewal fails. */
-  onLost(err: unknown): void;
 }
 
-export class Heartbeat {
-  private lease: SessionLease;
-  private claims = new Map<string, QueuedWorkClaim>();
+/** The process's heartbeat: one timer, one store call per interval for every registered holder. */
+export class Renewer {
+  private readonly holders = new Set<Heartbeat>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private lost = false;
-  private paused = false;
 
-  constructor(private readonly options: HeartbeatOptions) {
-    this.lease = options.lease;
-  }
+  constructor(readonly options: RenewerOptions) {}
 
-  /** Renewals every TTL/3: two can fail or be late before the lease lapses. */
-  start(): void {
+  add(holder: Heartbeat): void {
+    this.holders.add(holder);
+    if (this.timer) return;
     const every = Math.max(50, Math.floor(this.options.ttlMs / 3));
     this.timer = setInterval(() => {
       if (!this.running) this.running = this.beat().finally(() => (this.running = undefined));
@@ -35,8 +36,77 @@ export class Heartbeat {
     this.timer.unref();
   }
 
+  remove(holder: Heartbeat): void {
+    this.holders.delete(holder);
+    if (this.holders.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Resolves when the renewal in flight (if any) has settled. */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
+  private async beat(): Promise<void> {
+    const due = [...this.holders].filter((h) => h.isDue);
+    if (due.length === 0) return;
+    const claims = due.map((h) => h.currentClaims());
+    let result;
+    try {
+      result = await this.options.store.leases.renewHeld({
+        ttlMs: this.options.ttlMs,
+        leases: due.map((h) => leaseFence(h.currentLease())),
+        claims: claims.flat(),
+      });
+    } catch (err) {
+      for (const holder of due) holder.fail(err);
+      return;
+    }
+    let next = 0;
+    for (const [i, holder] of due.entries()) {
+      const mine = result.claims.slice(next, next + claims[i]!.length);
+      next += claims[i]!.length;
+      holder.renewed(result.leases[i] ?? null, claims[i]!, mine);
+    }
+  }
+}
+
+export interface HeartbeatOptions {
+  store: RuntimeStore;
+  lease: SessionLease;
+  ttlMs: number;
+  /** The process's renewer; absent, the heartbeat gets one of its own. */
+  renewer?: Renewer;
+  /** Called once, with the error, when a renewal fails. */
+  onLost(err: unknown): void;
+}
+
+/** One drain's lease and its turn's claims, renewed by the process's Renewer while started. */
+export class Heartbeat {
+  private lease: SessionLease;
+  private claims = new Map<string, QueuedWorkClaim>();
+  private readonly renewer: Renewer;
+  private lost = false;
+  private paused = false;
+
+  constructor(private readonly options: HeartbeatOptions) {
+    this.lease = options.lease;
+    this.renewer = options.renewer ?? new Renewer({ store: options.store, ttlMs: options.ttlMs });
+  }
+
+  start(): void {
+    this.renewer.add(this);
+  }
+
   get isLost(): boolean {
     return this.lost;
+  }
+
+  /** Whether the next renewal should include this holder. */
+  get isDue(): boolean {
+    return !this.lost && !this.paused;
   }
 
   currentLease(): SessionLease {
@@ -57,12 +127,12 @@ export class Heartbeat {
   }
 
   /**
-   * Holds renewals while a commit completes the claims: a renewal racing the commit would find
+   * Holds renewals while a claim or commit statement runs: a renewal racing a commit would find
    * its claim gone and take that for a lost claim. A commit lasts milliseconds, a TTL seconds.
    */
   async pause(): Promise<void> {
     this.paused = true;
-    await this.running;
+    await this.renewer.settled();
   }
 
   resume(): void {
@@ -70,22 +140,27 @@ export class Heartbeat {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    this.renewer.remove(this);
+    await this.renewer.settled();
   }
 
-  private async beat(): Promise<void> {
-    if (this.lost || this.paused) return;
-    const { store, ttlMs } = this.options;
-    try {
-      this.lease = await store.leases.renew(leaseFence(this.lease), ttlMs);
-      const renewed = await Promise.all([...this.claims.values()].map((c) => store.queue.renewClaim(c, ttlMs)));
+  /** The Renewer's answer for this holder: the lease (null: lost) and each claim sent (null: lost). */
+  renewed(lease: SessionLease | null, sent: QueuedWorkClaim[], claims: (QueuedWorkClaim | null)[]): void {
+    if (this.lost) return;
+    if (!lease) return this.fail(new SessionLeaseExpiredError(`the lease of ${this.lease.sessionId} is not live under this fence`, { sessionId: this.lease.sessionId }));
+    this.lease = lease;
+    for (const [i, claim] of claims.entries()) {
+      const id = sent[i]!.claimId;
       // A claim completed or dropped while it was being renewed stays dropped.
-      for (const claim of renewed) if (this.claims.has(claim.claimId)) this.claims.set(claim.claimId, claim);
-    } catch (err) {
-      this.lost = true;
-      this.options.onLost(err);
+      if (!this.claims.has(id)) continue;
+      if (!claim) return this.fail(new QueuedWorkClaimExpiredError(`claim ${id} no longer owns its batches`, { claimId: id }));
+      this.claims.set(id, claim);
     }
+  }
+
+  fail(err: unknown): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.options.onLost(err);
   }
 }

@@ -24,6 +24,7 @@ import { createProducer } from './producer.js';
 import { startReconciler, type Reconciler } from './reconciler.js';
 import { startRescue, type Rescue } from './rescue.js';
 import type { TurnHandler } from './turn.js';
+import { Renewer } from './heartbeat.js';
 import { processTurnGate } from './isolation.js';
 import { createSandbox } from './sandbox/pool.js';
 
@@ -107,6 +108,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   const leaseTtlMs = options.leaseTtlMs ?? 15_000;
   const busyRetryMs = options.busyRetryMs ?? 250;
   const events = new RuntimeEvents();
+  const renewer = new Renewer({ store, ttlMs: leaseTtlMs });
   const shutdown = new AbortController();
   const hardStop = new AbortController();
   // Every turn in flight listens to both (through AbortSignal.any): up to one listener per job
@@ -174,6 +176,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       events,
       log,
       onClaim,
+      renewer,
     });
   }
 
