@@ -19,6 +19,7 @@ import {
 } from '../../errors.js';
 import type { AgentFrame, Checkpoint, QueuedWorkBatch, RuntimeCommit, RuntimeCommitResult } from '../contract.js';
 import { validateCommit, type NormalizedDraft } from '../validate.js';
+import { textArray } from './arrays.js';
 import type { Fragment, PgContext, Tx } from './context.js';
 import { isRefusal, refuse, runStatement, runTransaction } from './errors.js';
 import { fenceMatches, leaseLockRow, leaseReleaseStatement } from './leases.js';
@@ -189,7 +190,7 @@ function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeSta
     ), remembered as (${sourceKeysRemember(tx, ctx, 'completed')}
     ), attached as (
       update attachment_manifest set committed_at_ms = ${now}
-      where session_id = ${s} and attachment_id = any(${tx.array(commit.committedAttachmentIds ?? [])}::text[])
+      where session_id = ${s} and attachment_id = any(${textArray(tx, commit.committedAttachmentIds ?? [])})
         and committed_at_ms is null and exists (select 1 from head_w)
     ), ${release} stamped as (
       insert into turn_stamps (session_id, turn_id, hash, head_revision, checkpoint_ref, enqueued_batches, committed_at_ms)

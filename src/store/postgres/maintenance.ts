@@ -6,6 +6,7 @@ import { InvalidInputError, describeValue } from '../../errors.js';
 import type { GcReport, VacuumReport } from '../contract.js';
 import { assertId, assertSessionId } from '../validate.js';
 import type { PgContext } from './context.js';
+import { textArray } from './arrays.js';
 import { runStatement } from './errors.js';
 
 /** tombstoneNodes: hides the named nodes of the session from every read; unknown ids are ignored. Rows touched: those nodes. */
@@ -17,7 +18,7 @@ export async function nodesTombstone(ctx: PgContext, sessionId: string, nodeIds:
   await runStatement(
     () => ctx.sql`
       update session_nodes set tombstoned = true
-      where session_id = ${sessionId} and node_id = any(${ctx.sql.array(nodeIds)}::text[]) and not tombstoned`,
+      where session_id = ${sessionId} and node_id = any(${textArray(ctx.sql, nodeIds)}) and not tombstoned`,
   );
 }
 

@@ -6,6 +6,7 @@ import { InvalidInputError, StoreUnavailableError, describeValue } from '../../e
 import { newBatchId } from '../../ids.js';
 import type { DeadLetter, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
 import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
+import { textArray } from './arrays.js';
 import { batchFromRow, type BatchRow } from './batch-rows.js';
 import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
@@ -186,7 +187,7 @@ export async function batchesDeadLetter(db: Db, ctx: PgContext, sessionId: strin
   const rows = await db<DeadLetterRow[]>`
     with gone as (
       delete from queued_batches
-      where session_id = ${sessionId} and batch_id = any(${db.array(batchIds)}::text[]) and not ${batchHeld(ctx)}
+      where session_id = ${sessionId} and batch_id = any(${textArray(db, batchIds)}) and not ${batchHeld(ctx)}
       returning *
     ), letter as (
       insert into dead_letters (batch_id, session_id, reason, attempts, dead_lettered_at_ms, enqueue_seq, batch)

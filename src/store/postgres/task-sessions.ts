@@ -25,6 +25,7 @@ import {
   type NormalizedTaskSessionRequest,
 } from '../policy-validate.js';
 import { assertSessionId, type NormalizedDraft } from '../validate.js';
+import { textArray } from './arrays.js';
 import type { Db, Fragment, PgContext, Tx } from './context.js';
 import { runStatement, runTransaction } from './errors.js';
 import { batchHeld, sourceKeysRemember } from './queue.js';
@@ -65,14 +66,6 @@ function sessionFromRow(row: TaskSessionRow): TaskSession {
     expiresAtMs: row.expires_at_ms,
     closedAtMs: row.closed_at_ms,
   };
-}
-
-/**
- * SQL: a text[] from JSON. postgres.js array parameters under our custom int8 type table were
- * sent as one joined string in insert-select statements, so arrays travel as JSON.
- */
-function textArray(db: Db, values: readonly string[]): Fragment {
-  return db`array(select jsonb_array_elements_text(${JSON.stringify(values)}::text::jsonb))`;
 }
 
 /** SQL: the capped time limit of row alias `t` (24 h at most, whatever the row says). */
