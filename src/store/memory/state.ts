@@ -94,13 +94,16 @@ export interface TurnStampRow {
 /**
  * A task session's record (spec 04). Created by create / createIfUnderCap; `callsMade` and the rate
  * window are moved by useTools; `status` set to 'expired' by useTools past the time limit and to
- * 'closed' (with `closedAtMs`) by close / closeAllForAgent. Deleted by cleanup after the retention.
- * `expiresAtMs` and a time-expired `status` are derived on read, never stored.
+ * 'closed' (with `closedAtMs`) by close / closeAllForAgent. Removed (never deleted) by cleanup
+ * after the retention: `removedAtMs` set, status made durable. `expiresAtMs` and a time-expired
+ * `status` are otherwise derived on read, never stored.
  */
 export interface TaskSessionRow {
   session: Omit<TaskSession, 'expiresAtMs'>;
   rateWindowStartMs: number;
   rateWindowCalls: number;
+  /** Set by cleanup; a removed record reads as absent but keeps refusing its id (docs/store-semantics.md). */
+  removedAtMs?: number;
 }
 
 /** Store options of the task-session policy. */
