@@ -134,6 +134,11 @@ export const sourceKeys = pgTable(
     finishedAtMs: ms('finished_at_ms'),
     /** The batch as stored when it left the queue (a queued_batches row as JSON); null while queued. */
     batch: jsonb('batch'),
+    /**
+     * The draft's requestHash, written with the key by enqueue (and by the takeover of an expired
+     * memory); null when the draft named none. A replay naming another hash is refused.
+     */
+    requestHash: text('request_hash'),
   },
   (t) => [
     primaryKey({ columns: [t.sessionId, t.sourceKey] }),

@@ -57,6 +57,7 @@ export function maintenanceVacuum(state: MemoryState): VacuumReport {
   for (const [key, memory] of state.sourceKeyMemories) {
     if (now - memory.finishedAtMs >= state.sourceKeyRetentionMs) {
       state.sourceKeyMemories.delete(key);
+      state.sourceKeyHashes.delete(key);
       removedSourceKeyCount += 1;
     }
   }

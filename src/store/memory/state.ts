@@ -131,6 +131,8 @@ export interface MemoryState {
   queuedSourceKeys: Map<string, string>;
   /** `sourceKeyOf(sessionId, sourceKey)` → the memory of the batch that left the queue. */
   sourceKeyMemories: Map<string, SourceKeyMemory>;
+  /** `sourceKeyOf(sessionId, sourceKey)` → the requestHash of the draft that took the key; absent without one. */
+  sourceKeyHashes: Map<string, string>;
   /** Keyed by batch id. */
   deadLetters: Map<string, DeadLetterRow>;
   sessions: Map<string, SessionRow>;
@@ -159,6 +161,7 @@ export function createState(
     batches: new Map(),
     queuedSourceKeys: new Map(),
     sourceKeyMemories: new Map(),
+    sourceKeyHashes: new Map(),
     deadLetters: new Map(),
     sessions: new Map(),
     checkpoints: new Map(),

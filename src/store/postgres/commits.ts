@@ -308,7 +308,7 @@ export async function sessionCommit(ctx: PgContext, input: RuntimeCommit): Promi
       return replay;
     }
     const enqueuedBatches: QueuedWorkBatch[] = [];
-    for (const draft of outbox) enqueuedBatches.push(await batchEnqueue(tx, ctx, draft));
+    for (const draft of outbox) enqueuedBatches.push((await batchEnqueue(tx, ctx, draft)).batch);
     const result: RuntimeCommitResult = { headRevision: check.new_head!, checkpointRef: check.new_ref!, enqueuedBatches };
     const stamp = commit.turnStamp;
     if (stamp) {
