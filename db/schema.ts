@@ -145,6 +145,11 @@ export const sourceKeys = pgTable(
     finishedAtMs: ms('finished_at_ms'),
     /** The batch as stored when it left the queue (a queued_batches row as JSON); null while queued. */
     batch: jsonb('batch'),
+    /**
+     * The draft's requestHash, written with the key by enqueue (and by the takeover of an expired
+     * memory); null when the draft named none. A replay naming another hash is refused.
+     */
+    requestHash: text('request_hash'),
   },
   (t) => [
     primaryKey({ columns: [t.sessionId, t.sourceKey] }),
@@ -351,8 +356,9 @@ export const attachmentContent = pgTable(
  * Task sessions (spec/04-session-policy.md): the limits a session was created with and what it has
  * used. Written by task-sessions.ts: create / createIfUnderCap insert; useTools consumes budget and
  * moves the rate window, and marks the row expired when its time limit has passed; close and
- * closeAllForAgent set status closed. Deleted by cleanup once closed or expired for longer than the
- * store's taskSessionRetentionMs. A session without a row is an implicit session (no policy).
+ * closeAllForAgent set status closed; cleanup retires the row (removed_at_ms) once closed or
+ * expired for longer than the store's taskSessionRetentionMs. Never deleted: a removed row is the
+ * proof that its id ended, so the id never becomes an implicit session (no policy) again.
  */
 export const taskSessions = pgTable(
   'task_sessions',
@@ -390,6 +396,12 @@ export const taskSessions = pgTable(
     createdAtMs: ms('created_at_ms').notNull(),
     /** Set together with status 'closed', never otherwise. */
     closedAtMs: ms('closed_at_ms'),
+    /**
+     * Set by cleanup when it removes the record (status then closed or expired for good, tools,
+     * delegation chain and intent emptied); never cleared. A removed record reads as absent (get,
+     * list) but still refuses enqueue, tool use, commits and a create of the same id.
+     */
+    removedAtMs: ms('removed_at_ms'),
   },
   (t) => [
     index('task_sessions_agent_idx').on(t.agentId, t.status),
@@ -402,5 +414,6 @@ export const taskSessions = pgTable(
     ),
     check('task_sessions_time_limit', sql`${t.timeLimitMs} >= 0`),
     check('task_sessions_closed_at', sql`(${t.status} = 'closed') = (${t.closedAtMs} is not null)`),
+    check('task_sessions_removed_has_ended', sql`${t.removedAtMs} is null or ${t.status} <> 'active'`),
   ],
 );

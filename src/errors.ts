@@ -24,7 +24,8 @@ export type TurnlaneErrorCode =
   | 'BUDGET_EXCEEDED'
   | 'RATE_LIMITED'
   | 'TOO_MANY_SESSIONS'
-  | 'SENSITIVITY_EXCEEDED';
+  | 'SENSITIVITY_EXCEEDED'
+  | 'IDEMPOTENCY_KEY_REUSED';
 
 export abstract class TurnlaneError extends Error {
   abstract readonly code: TurnlaneErrorCode | string;
@@ -142,6 +143,14 @@ export class TooManySessionsError extends TurnlaneError {
 /** An input or tool declares a sensitivity above the session's ceiling. HTTP 403. */
 export class SensitivityExceededError extends TurnlaneError {
   readonly code = 'SENSITIVITY_EXCEEDED';
+}
+
+/**
+ * A source key (an HTTP Idempotency-Key) came back with another request than the one first
+ * accepted under it: both drafts named a `requestHash`, and they differ. HTTP 422.
+ */
+export class IdempotencyKeyReusedError extends TurnlaneError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
 }
 
 /** Describes a received value for an error message without echoing payload text. */

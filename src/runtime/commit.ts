@@ -65,8 +65,9 @@ export function buildTurnCommit(input: TurnCommitInput): RuntimeCommit {
     state: {
       graph: last ? { kind: 'append', nodes, leafNodeId: last.nodeId } : { kind: 'unchanged', leafNodeId: leaf },
       checkpoint: nextCheckpoint(session?.checkpoint ?? null, input.result.checkpoint),
-      agentFrames: session?.agentFrames ?? [],
-      currentAgentFrameId: session?.currentAgentFrameId ?? null,
+      agentFrames: input.result.agentFrames ?? session?.agentFrames ?? [],
+      currentAgentFrameId:
+        input.result.currentAgentFrameId !== undefined ? input.result.currentAgentFrameId : (session?.currentAgentFrameId ?? null),
     },
     usageDeltas: input.usage,
     leaseFence: input.fence,

@@ -7,6 +7,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type {
   DeliveryPolicy,
+  EnqueueOutcome,
   MergeKey,
   QueuedWorkBatch,
   QueuedWorkBatchDraft,
@@ -15,6 +16,7 @@ import type {
   SlotPolicy,
 } from '../store/contract.js';
 import { sessionCommandDraft } from '../store/drafts.js';
+import { requestHashOf } from '../store/hash.js';
 import { silentLogger } from '../logger.js';
 import { JOB_NAME, batchJobOptions, resolveQueueSettings, type BatchJobData, type QueueSettings } from './bullmq.js';
 
@@ -26,7 +28,11 @@ export interface TurnInputRequest {
   /** Default 'exclusive'. */
   slotPolicy?: SlotPolicy;
   mergeKey?: MergeKey;
-  /** Idempotency key: a replay returns the original batch and adds no job. */
+  /**
+   * Idempotency key: a replay returns the original batch and adds no job. The request's other
+   * fields are hashed with it (`requestHash`): the same key with another text, policy, merge key
+   * or availability is IdempotencyKeyReusedError.
+   */
   sourceKey?: string;
   /** Store time before which the input is not delivered. */
   availableAtMs?: number;
@@ -50,6 +56,10 @@ export interface ProducerStats {
 
 export interface Producer {
   enqueue(draft: QueuedWorkBatchDraft): Promise<QueuedWorkBatch>;
+  /** `enqueue`, saying whether the source key made it a replay (the HTTP route's Idempotent-Replayed header). */
+  enqueueWithOutcome(draft: QueuedWorkBatchDraft): Promise<EnqueueOutcome>;
+  /** `enqueueTurnInput`, saying whether the source key made it a replay. */
+  enqueueTurnInputWithOutcome(request: TurnInputRequest): Promise<EnqueueOutcome>;
   enqueueTurnInput(request: TurnInputRequest): Promise<QueuedWorkBatch>;
   submitSessionCommand(sessionId: string, command: SessionCommand, idempotencyKey: string): Promise<QueuedWorkBatch>;
   /** Cancels an unclaimed batch and removes its job; null when missing or held by a live claim. */
@@ -57,6 +67,20 @@ export interface Producer {
   /** Adds the jobs of batches already in Postgres (an outbox after its commit, the reconciler's finds). */
   publish(batches: PublishableBatch[]): Promise<void>;
   readonly stats: ProducerStats;
+}
+
+/** The draft of a TurnInputRequest; with a source key, the request's hash goes with it. */
+export function turnInputRequestDraft(request: TurnInputRequest): QueuedWorkBatchDraft {
+  const draft: QueuedWorkBatchDraft = {
+    sessionId: request.sessionId,
+    deliveryPolicy: request.deliveryPolicy ?? 'after_current_turn_commit',
+    slotPolicy: request.slotPolicy ?? 'exclusive',
+    ...(request.mergeKey ? { mergeKey: request.mergeKey } : {}),
+    ...(request.availableAtMs !== undefined ? { availableAtMs: request.availableAtMs } : {}),
+    payloads: [{ type: 'turn_input', input: { items: [{ type: 'text', text: request.text }] } }],
+  };
+  if (request.sourceKey === undefined) return draft;
+  return { ...draft, sourceKey: request.sourceKey, requestHash: requestHashOf({ kind: 'turn_input_request', draft }) };
 }
 
 export function createProducer(options: ProducerOptions): Producer {
@@ -87,25 +111,19 @@ export function createProducer(options: ProducerOptions): Producer {
     }
   }
 
-  async function enqueue(draft: QueuedWorkBatchDraft): Promise<QueuedWorkBatch> {
-    const batch = await store.queue.enqueue(draft);
-    await publish([batch]);
-    return batch;
+  async function enqueueWithOutcome(draft: QueuedWorkBatchDraft): Promise<EnqueueOutcome> {
+    const outcome = await store.queue.enqueueWithOutcome(draft);
+    await publish([outcome.batch]);
+    return outcome;
   }
 
   return {
-    enqueue,
-    enqueueTurnInput: (request) =>
-      enqueue({
-        sessionId: request.sessionId,
-        deliveryPolicy: request.deliveryPolicy ?? 'after_current_turn_commit',
-        slotPolicy: request.slotPolicy ?? 'exclusive',
-        ...(request.mergeKey ? { mergeKey: request.mergeKey } : {}),
-        ...(request.sourceKey !== undefined ? { sourceKey: request.sourceKey } : {}),
-        ...(request.availableAtMs !== undefined ? { availableAtMs: request.availableAtMs } : {}),
-        payloads: [{ type: 'turn_input', input: { items: [{ type: 'text', text: request.text }] } }],
-      }),
-    submitSessionCommand: (sessionId, command, idempotencyKey) => enqueue(sessionCommandDraft(sessionId, command, idempotencyKey)),
+    enqueue: async (draft) => (await enqueueWithOutcome(draft)).batch,
+    enqueueWithOutcome,
+    enqueueTurnInput: async (request) => (await enqueueWithOutcome(turnInputRequestDraft(request))).batch,
+    enqueueTurnInputWithOutcome: (request) => enqueueWithOutcome(turnInputRequestDraft(request)),
+    submitSessionCommand: async (sessionId, command, idempotencyKey) =>
+      (await enqueueWithOutcome(sessionCommandDraft(sessionId, command, idempotencyKey))).batch,
     async cancel(sessionId, batchId) {
       const cancelled = await store.queue.cancel(sessionId, batchId);
       if (cancelled) {

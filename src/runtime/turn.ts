@@ -3,6 +3,7 @@
  */
 import type { Logger } from 'pino';
 import type {
+  AgentFrame,
   AttachmentCreateMeta,
   AttachmentRef,
   Checkpoint,
@@ -78,6 +79,13 @@ export interface TurnResult {
   checkpoint?: Partial<Checkpoint>;
   /** Outbox: enqueued by the same commit, published to BullMQ after it. */
   enqueue?: QueuedWorkBatchDraft[];
+  /**
+   * The session's agent frames after this turn (each with this session's id), replacing the
+   * previous ones; absent keeps them (`turn.session.agentFrames`). Loaded back by the next turn.
+   */
+  agentFrames?: AgentFrame[];
+  /** The current agent frame after this turn; absent keeps the previous one. */
+  currentAgentFrameId?: string | null;
 }
 
 export type TurnHandler = (turn: TurnContext) => Promise<TurnResult>;

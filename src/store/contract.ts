@@ -98,6 +98,13 @@ export interface QueuedWorkBatchDraft {
   mergeKey?: MergeKey;
   /** Idempotency key, unique per session; a replay returns the first stored batch. */
   sourceKey?: string;
+  /**
+   * With `sourceKey`: what identifies the request behind the key (for example a SHA-256 of an HTTP
+   * body, `requestHashOf`), stored with the key. A replay naming another hash than the stored one
+   * is refused with IdempotencyKeyReusedError and writes nothing; a replay without one, or of a
+   * key stored without one, returns the first batch as before. Not stored in the batch.
+   */
+  requestHash?: string;
   /** Not claimable before this store time. Default 0 (at once). */
   availableAtMs?: number;
   /** The producing agent; refused (AgentMismatchError) when the task session belongs to another. Not stored. */
@@ -175,6 +182,14 @@ export interface DeadLetter {
   attempts: number;
   deadLetteredAtMs: number;
   batch: QueuedWorkBatch;
+}
+
+/** What `queue.enqueueWithOutcome` did with a draft. */
+export interface EnqueueOutcome {
+  /** The stored batch: the new one, or the one its source key already names. */
+  batch: QueuedWorkBatch;
+  /** True when the source key already named a batch (nothing was written): an idempotent replay. */
+  replayed: boolean;
 }
 
 /** A batch as the reconciler sees it: enough to publish its BullMQ job. */
@@ -505,6 +520,8 @@ export interface RuntimeStore {
   };
   readonly queue: {
     enqueue(draft: QueuedWorkBatchDraft): Promise<QueuedWorkBatch>;
+    /** `enqueue`, saying whether the source key made it a replay. */
+    enqueueWithOutcome(draft: QueuedWorkBatchDraft): Promise<EnqueueOutcome>;
     claimReady(req: ClaimReadyRequest): Promise<QueuedWorkClaim | null>;
     claimByBatchIds(req: ClaimByBatchIdsRequest): Promise<QueuedWorkClaim | null>;
     claimLeadingSessionCommand(req: ClaimLeadingSessionCommandRequest): Promise<QueuedWorkClaim | null>;

@@ -27,6 +27,11 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
+/** SHA-256 (lowercase hex) of a request's canonical JSON: the `requestHash` of a draft built from it. */
+export function requestHashOf(request: unknown): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
 /**
  * SHA-256 (lowercase hex) of the commit's canonical JSON without `expectedHeadRevision`,
  * `leaseFence`, `releaseLease` and `turnStamp`: a retry from a newer CAS revision or under a new

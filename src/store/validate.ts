@@ -254,6 +254,7 @@ function draftSchema(limits: Limits) {
       ])
       .optional(),
     sourceKey: z.string().min(1).max(limits.maxSourceKeyLength).optional().nullable(),
+    requestHash: z.string().min(1).max(MAX_ID_LENGTH).optional(),
     availableAtMs: z.number().int().nonnegative().optional().nullable(),
     agentId: z.string().min(1).max(MAX_ID_LENGTH).optional(),
     sensitivity: z.enum(['public', 'internal', 'confidential', 'restricted']).optional(),
@@ -268,6 +269,8 @@ export interface NormalizedDraft {
   slotPolicy: QueuedWorkBatchDraft['slotPolicy'];
   mergeKey: MergeKey;
   sourceKey: string | null;
+  /** What the caller says identifies the request behind the source key; stored with the key. Null when not given. */
+  requestHash: string | null;
   availableAtMs: number;
   /** The producing agent, checked against the task session; never stored. */
   agentId: string | null;
@@ -300,6 +303,7 @@ export function normalizeDraft(draft: unknown, limits: Limits, field = 'draft'):
     slotPolicy: parsed.slotPolicy,
     mergeKey: (parsed.mergeKey ?? { kind: 'never' }) as MergeKey,
     sourceKey: parsed.sourceKey ?? null,
+    requestHash: parsed.requestHash ?? null,
     availableAtMs: parsed.availableAtMs ?? 0,
     agentId: parsed.agentId ?? null,
     sensitivity: parsed.sensitivity ?? null,

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { conformance } from './harness.js';
-import { claimReadyForTest } from './support.js';
+import { SessionClosedError } from '../../src/errors.js';
+import { claimReadyForTest, expectTypedError } from './support.js';
 import { inputFor, taskRequest } from './task-session-support.js';
 
 // Twin of cleanup_also_removes_closed (seed 001): closed records go too, with their queued work.
@@ -21,9 +22,9 @@ conformance(
     expect(await store.sessions.cleanup()).toBe(1);
     expect(await store.sessions.get(sessionId)).toBeNull();
     expect(await store.queue.list(sessionId)).toEqual([]);
-    // The removed batch is remembered as cancelled under its source key (an implicit session now).
-    const replay = await store.queue.enqueue({ ...inputFor(sessionId, 'again'), sourceKey: 'k-held' });
-    expect(replay).toMatchObject({ batchId: held.batchId, status: 'cancelled' });
+    // The removed session stays closed (issue 13): even a source-key replay is refused, as the
+    // enqueue rule runs first (taskSessionStaysEndedAfterCleanup).
+    await expectTypedError(store.queue.enqueue({ ...inputFor(sessionId, 'again'), sourceKey: 'k-held' }), SessionClosedError, 'SESSION_CLOSED');
   },
   { taskSessionRetentionMs: 1000 },
 );

@@ -27,8 +27,12 @@ describe('turnlane CLI', () => {
     expect(batch).toMatchObject({ sessionId: 'cli-s1', sourceKey: 'k1', status: 'queued' });
     // The producer published the BullMQ job too.
     expect(await f.queue.getJobState(batch.batchId)).toBe('waiting');
-    const replay = await cli(['enqueue', 'cli-s1', 'changed', '--key', 'k1']);
-    expect(replay).toMatchObject({ code: 0, stdout: `enqueued ${batch.batchId} (session cli-s1, seq ${batch.enqueueSeq}, queued)\n` });
+    // Issue 13 item 8: the same key with another text is refused; the same request again is a replay and says so.
+    const reused = await cli(['enqueue', 'cli-s1', 'changed', '--key', 'k1']);
+    expect(reused.code).toBe(1);
+    expect(reused.stderr).toMatch(/^error: IDEMPOTENCY_KEY_REUSED: /);
+    const replay = await cli(['enqueue', 'cli-s1', 'hello there', '--key', 'k1']);
+    expect(replay).toMatchObject({ code: 0, stdout: `replayed (already accepted under this key) ${batch.batchId} (session cli-s1, seq ${batch.enqueueSeq}, queued)\n` });
     const joined = await cli(['enqueue', 'cli-s1', 'join me', '--slot', 'join', '--merge-key', 'g1', '--delivery', 'earliest_safe_boundary', '--json']);
     expect(JSON.parse(joined.stdout)).toMatchObject({ slotPolicy: 'join', mergeKey: { kind: 'group', key: 'g1' }, deliveryPolicy: 'earliest_safe_boundary' });
 

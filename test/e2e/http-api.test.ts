@@ -132,18 +132,26 @@ describe('HTTP API', () => {
   it('enqueues input with Idempotency-Key replay, commands, and runs it on the worker', async () => {
     const first = await call('POST', '/v1/sessions/http-input/inputs', { body: { text: 'hello' }, headers: { 'idempotency-key': 'msg-1' } });
     expect(first).toMatchObject({ status: 202, json: { sessionId: 'http-input', sourceKey: 'msg-1', status: 'queued' } });
-    const replay = await call('POST', '/v1/sessions/http-input/inputs', { body: { text: 'hello, changed' }, headers: { 'idempotency-key': 'msg-1' } });
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    // Issue 13 item 8: the same key with another body is refused; the identical request is a replay and says so.
+    const reused = await call('POST', '/v1/sessions/http-input/inputs', { body: { text: 'hello, changed' }, headers: { 'idempotency-key': 'msg-1' } });
+    expect(reused).toMatchObject({ status: 422, json: { error: { code: 'IDEMPOTENCY_KEY_REUSED', details: { sessionId: 'http-input', sourceKey: 'msg-1' } } } });
+    const replay = await call('POST', '/v1/sessions/http-input/inputs', { body: { text: 'hello' }, headers: { 'idempotency-key': 'msg-1' } });
     expect(replay.status).toBe(202);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.json.batchId).toBe(first.json.batchId);
     expect(replay.json.items).toEqual(first.json.items);
 
     const command = await call('POST', '/v1/sessions/http-input/commands', { body: { kind: 'refresh_tool_catalog', reason: 'test' }, headers: { 'idempotency-key': 'cmd-1' } });
     expect(command).toMatchObject({ status: 202, json: { sourceKey: 'command:refresh_tool_catalog:cmd-1' } });
+    const commandReused = await call('POST', '/v1/sessions/http-input/commands', { body: { kind: 'refresh_tool_catalog', reason: 'other' }, headers: { 'idempotency-key': 'cmd-1' } });
+    expect(commandReused).toMatchObject({ status: 422, json: { error: { code: 'IDEMPOTENCY_KEY_REUSED' } } });
     expect((await call('POST', '/v1/sessions/http-input/commands', { body: { kind: 'explode' } })).status).toBe(400);
 
     await waitFor(async () => (await call('GET', '/v1/sessions/http-input')).json.headRevision === 2, 10_000, 'both turns to commit');
     const again = await call('POST', '/v1/sessions/http-input/inputs', { body: { text: 'hello' }, headers: { 'idempotency-key': 'msg-1' } });
     expect(again.json).toMatchObject({ batchId: first.json.batchId, status: 'completed' });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect((await f.store.sessions.load('http-input', { kind: 'full_graph' }))!.graph.nodes.filter((n) => n.payload.kind === 'message' && n.payload.role === 'user')).toHaveLength(1);
   });
 

@@ -29,11 +29,11 @@ export function registerQueueCommands(program: Command): void {
     .option('--delivery <policy>', 'earliest_safe_boundary or after_current_turn_commit', choice<DeliveryPolicy>(['earliest_safe_boundary', 'after_current_turn_commit']), 'after_current_turn_commit')
     .option('--slot <policy>', 'exclusive or join', choice<SlotPolicy>(['exclusive', 'join']), 'exclusive')
     .option('--merge-key <key>', 'join batches with the same key into one turn')
-    .option('--key <sourceKey>', 'idempotency (source) key: a repeat returns the first batch')
+    .option('--key <sourceKey>', 'idempotency (source) key: the same request again returns the first batch; another request is refused')
     .option('--json', 'print JSON')
     .action(async (session: string, text: string, options: { delivery: DeliveryPolicy; slot: SlotPolicy; mergeKey?: string; key?: string; json?: boolean }) => {
-      const batch = await withConnection(connectQueue, ({ producer }) =>
-        producer.enqueueTurnInput({
+      const { batch, replayed } = await withConnection(connectQueue, ({ producer }) =>
+        producer.enqueueTurnInputWithOutcome({
           sessionId: session,
           text,
           deliveryPolicy: options.delivery,
@@ -42,7 +42,7 @@ export function registerQueueCommands(program: Command): void {
           ...(options.key ? { sourceKey: options.key } : {}),
         }),
       );
-      print(options, batch, (b) => `enqueued ${batchLine(b)}`);
+      print(options, { ...batch, replayed }, (b) => `${replayed ? 'replayed (already accepted under this key)' : 'enqueued'} ${batchLine(b)}`);
     });
 
   program

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { commitFeedPublish } from '../../runtime/commit-feed.js';
 import type { QueuedWorkBatchDraft, QueuedWorkPayload, RuntimeStore } from '../../store/contract.js';
 import { sessionCommandDraft } from '../../store/drafts.js';
+import { requestHashOf } from '../../store/hash.js';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
@@ -17,6 +18,12 @@ function sessionParam(request: FastifyRequest): string {
   assertSessionId(id, 'params.id');
   return id;
 }
+
+/**
+ * Set to `true` on a 202 that accepted nothing new: the Idempotency-Key already named this very
+ * request (the name Stripe uses). The same key with another body is 422 IDEMPOTENCY_KEY_REUSED.
+ */
+const REPLAYED_HEADER = 'idempotent-replayed';
 
 function sourceKeyOf(request: FastifyRequest): string | undefined {
   const header = request.headers['idempotency-key'];
@@ -112,25 +119,29 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
       slotPolicy: body.slotPolicy ?? 'exclusive',
       payloads,
       ...(body.mergeKey ? { mergeKey: body.mergeKey } : {}),
-      ...(sourceKey !== undefined ? { sourceKey } : {}),
+      ...(sourceKey !== undefined ? { sourceKey, requestHash: requestHashOf({ route: 'inputs', body }) } : {}),
       ...(body.availableAtMs !== undefined ? { availableAtMs: body.availableAtMs } : {}),
       ...(body.delayMs !== undefined ? { availableAtMs: (await store.clock.nowMs()) + body.delayMs } : {}),
       ...(body.agentId !== undefined ? { agentId: body.agentId } : {}),
       ...(body.sensitivity !== undefined ? { sensitivity: body.sensitivity } : {}),
     };
-    const batch = await ctx.producer.enqueue(draft);
+    const { batch, replayed } = await ctx.producer.enqueueWithOutcome(draft);
     ctx.metrics.enqueued.inc();
-    request.log.info({ sessionId: id, batchId: batch.batchId, status: batch.status }, 'input accepted');
+    request.log.info({ sessionId: id, batchId: batch.batchId, status: batch.status, replayed }, 'input accepted');
+    if (replayed) reply.header(REPLAYED_HEADER, 'true');
     return reply.status(202).send(batch);
   });
 
   app.post('/v1/sessions/:id/commands', producer, async (request, reply) => {
     const id = sessionParam(request);
     const body = parse(commandBody, request.body, 'body');
-    const key = sourceKeyOf(request) ?? randomBytes(12).toString('hex');
-    const batch = await ctx.producer.enqueue(sessionCommandDraft(id, { kind: body.kind, reason: body.reason }, key));
+    const clientKey = sourceKeyOf(request);
+    const draft = sessionCommandDraft(id, { kind: body.kind, reason: body.reason }, clientKey ?? randomBytes(12).toString('hex'));
+    if (clientKey !== undefined) draft.requestHash = requestHashOf({ route: 'commands', body });
+    const { batch, replayed } = await ctx.producer.enqueueWithOutcome(draft);
     ctx.metrics.enqueued.inc();
-    request.log.info({ sessionId: id, batchId: batch.batchId, command: body.kind }, 'command accepted');
+    request.log.info({ sessionId: id, batchId: batch.batchId, command: body.kind, replayed }, 'command accepted');
+    if (replayed) reply.header(REPLAYED_HEADER, 'true');
     return reply.status(202).send(batch);
   });
 

@@ -8,7 +8,7 @@ import type { QueueClaimCompletion, QueuedWorkBatch, RuntimeCommit, RuntimeCommi
 import { validateCommit } from '../validate.js';
 import { manifestCommitRefsAt } from './attachments.js';
 import { fenceValidate, leaseReleaseGuarded } from './leases.js';
-import { batchInsert, batchRemove } from './queue.js';
+import { batchInsert, batchRemove, sourceKeyReplay } from './queue.js';
 import { taskSessionAdmitCommit } from './task-sessions.js';
 import { checkpointRefOf, copy, stampKeyOf, storeNow, type BatchRow, type MemoryState, type SessionRow, type StoredNode } from './state.js';
 
@@ -103,6 +103,8 @@ export function sessionCommit(state: MemoryState, input: RuntimeCommit): Runtime
 
   fenceValidate(state, commit.leaseFence, now);
   taskSessionAdmitCommit(state, sessionId, outbox, now);
+  // A reused source key refuses the commit before anything is written (batchInsert would throw midway).
+  for (const draft of outbox) sourceKeyReplay(state, draft, now);
 
   const session = state.sessions.get(sessionId);
   const currentRevision = session?.headRevision ?? 0;
@@ -135,7 +137,7 @@ export function sessionCommit(state: MemoryState, input: RuntimeCommit): Runtime
 
   manifestCommitRefsAt(state, sessionId, commit.committedAttachmentIds ?? [], now);
 
-  const enqueuedBatches: QueuedWorkBatch[] = outbox.map((draft) => batchInsert(state, draft, now));
+  const enqueuedBatches: QueuedWorkBatch[] = outbox.map((draft) => batchInsert(state, draft, now).batch);
 
   const result: RuntimeCommitResult = { headRevision, checkpointRef, enqueuedBatches };
   if (commit.turnStamp) {

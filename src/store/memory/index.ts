@@ -72,7 +72,8 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       listLiveOnHost: async (req) => leaseListLiveOnHost(state, req),
     },
     queue: {
-      enqueue: async (draft) => queueEnqueue(state, draft),
+      enqueue: async (draft) => queueEnqueue(state, draft).batch,
+      enqueueWithOutcome: async (draft) => queueEnqueue(state, draft),
       claimReady: async (req) => claimReady(state, req),
       claimByBatchIds: async (req) => claimByBatchIds(state, req),
       claimLeadingSessionCommand: async (req) => claimLeadingSessionCommand(state, req),

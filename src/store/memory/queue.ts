@@ -4,9 +4,10 @@
  */
 import { InvalidInputError, describeValue } from '../../errors.js';
 import { itemId, newBatchId } from '../../ids.js';
-import type { QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
+import type { EnqueueOutcome, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
 import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
 import { copy, isBatchHeld, sourceKeyOf, storeNow, type BatchRow, type MemoryState } from './state.js';
+import { assertSameRequest } from '../idempotency.js';
 import { taskSessionAdmitDraft } from './task-sessions.js';
 
 const MAX_SCAN_LIMIT = 10_000;
@@ -29,14 +30,24 @@ export function sourceKeyLookup(state: MemoryState, sessionId: string, sourceKey
 }
 
 /**
+ * The batch a replay of this draft returns (nothing written), or null when its source key is
+ * free. IdempotencyKeyReusedError when the key was taken by another request (`assertSameRequest`).
+ */
+export function sourceKeyReplay(state: MemoryState, draft: NormalizedDraft, now: number): QueuedWorkBatch | null {
+  if (draft.sourceKey === null) return null;
+  const existing = sourceKeyLookup(state, draft.sessionId, draft.sourceKey, now);
+  if (!existing) return null;
+  assertSameRequest(draft, state.sourceKeyHashes.get(sourceKeyOf(draft.sessionId, draft.sourceKey)) ?? null);
+  return existing;
+}
+
+/**
  * Inserts a validated draft at the tail of the queue, or returns the batch its source key already
  * names (writing nothing). Shared by `enqueue` and the commit outbox. Returns a copy.
  */
-export function batchInsert(state: MemoryState, draft: NormalizedDraft, now: number): QueuedWorkBatch {
-  if (draft.sourceKey !== null) {
-    const existing = sourceKeyLookup(state, draft.sessionId, draft.sourceKey, now);
-    if (existing) return copy(existing);
-  }
+export function batchInsert(state: MemoryState, draft: NormalizedDraft, now: number): EnqueueOutcome {
+  const existing = sourceKeyReplay(state, draft, now);
+  if (existing) return { batch: copy(existing), replayed: true };
   const batchId = newBatchId();
   state.lastEnqueueSeq += 1;
   const batch: QueuedWorkBatch = {
@@ -58,8 +69,10 @@ export function batchInsert(state: MemoryState, draft: NormalizedDraft, now: num
     state.queuedSourceKeys.set(key, batchId);
     // An expired memory is replaced by the new batch: the key now names it.
     state.sourceKeyMemories.delete(key);
+    if (draft.requestHash !== null) state.sourceKeyHashes.set(key, draft.requestHash);
+    else state.sourceKeyHashes.delete(key);
   }
-  return copy(batch);
+  return { batch: copy(batch), replayed: false };
 }
 
 /**
@@ -85,7 +98,7 @@ export function sessionRows(state: MemoryState, sessionId: string): BatchRow[] {
 }
 
 /** Validates the draft, applies the task-session rule (typed error, nothing written), then `batchInsert`. */
-export function queueEnqueue(state: MemoryState, draft: QueuedWorkBatchDraft): QueuedWorkBatch {
+export function queueEnqueue(state: MemoryState, draft: QueuedWorkBatchDraft): EnqueueOutcome {
   const normalized = normalizeDraft(draft, state.limits);
   const now = storeNow(state);
   taskSessionAdmitDraft(state, normalized, now);

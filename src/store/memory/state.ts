@@ -94,13 +94,16 @@ export interface TurnStampRow {
 /**
  * A task session's record (spec 04). Created by create / createIfUnderCap; `callsMade` and the rate
  * window are moved by useTools; `status` set to 'expired' by useTools past the time limit and to
- * 'closed' (with `closedAtMs`) by close / closeAllForAgent. Deleted by cleanup after the retention.
- * `expiresAtMs` and a time-expired `status` are derived on read, never stored.
+ * 'closed' (with `closedAtMs`) by close / closeAllForAgent. Removed (never deleted) by cleanup
+ * after the retention: `removedAtMs` set, status made durable. `expiresAtMs` and a time-expired
+ * `status` are otherwise derived on read, never stored.
  */
 export interface TaskSessionRow {
   session: Omit<TaskSession, 'expiresAtMs'>;
   rateWindowStartMs: number;
   rateWindowCalls: number;
+  /** Set by cleanup; a removed record reads as absent but keeps refusing its id (docs/store-semantics.md). */
+  removedAtMs?: number;
 }
 
 /** Store options of the task-session policy. */
@@ -128,6 +131,8 @@ export interface MemoryState {
   queuedSourceKeys: Map<string, string>;
   /** `sourceKeyOf(sessionId, sourceKey)` → the memory of the batch that left the queue. */
   sourceKeyMemories: Map<string, SourceKeyMemory>;
+  /** `sourceKeyOf(sessionId, sourceKey)` → the requestHash of the draft that took the key; absent without one. */
+  sourceKeyHashes: Map<string, string>;
   /** Keyed by batch id. */
   deadLetters: Map<string, DeadLetterRow>;
   sessions: Map<string, SessionRow>;
@@ -156,6 +161,7 @@ export function createState(
     batches: new Map(),
     queuedSourceKeys: new Map(),
     sourceKeyMemories: new Map(),
+    sourceKeyHashes: new Map(),
     deadLetters: new Map(),
     sessions: new Map(),
     checkpoints: new Map(),

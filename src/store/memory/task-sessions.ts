@@ -84,7 +84,7 @@ export function taskSessionCreateIfUnderCap(state: MemoryState, request: CreateT
 export function taskSessionGet(state: MemoryState, sessionId: string): TaskSession | null {
   assertSessionId(sessionId);
   const row = state.taskSessions.get(sessionId);
-  return row ? sessionView(row, storeNow(state)) : null;
+  return row && row.removedAtMs === undefined ? sessionView(row, storeNow(state)) : null;
 }
 
 /** By creation time, then session id; filters apply to the status as read. */
@@ -92,6 +92,7 @@ export function taskSessionList(state: MemoryState, filter?: TaskSessionFilter):
   const f = parseFilter(filter);
   const now = storeNow(state);
   return [...state.taskSessions.values()]
+    .filter((row) => row.removedAtMs === undefined)
     .map((row) => sessionView(row, now))
     .filter((s) => (f.agentId === null || s.agentId === f.agentId) && (f.status === null || s.status === f.status))
     .sort((a, b) => a.createdAtMs - b.createdAtMs || (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0))
@@ -171,7 +172,7 @@ export function taskSessionClose(state: MemoryState, sessionId: string, options?
   const { agentId } = parseCloseOptions(options);
   const now = storeNow(state);
   const row = state.taskSessions.get(sessionId);
-  if (!row) throw refusalError(sessionId, { kind: 'not_found' });
+  if (!row || row.removedAtMs !== undefined) throw refusalError(sessionId, { kind: 'not_found' });
   if (agentId && agentId !== row.session.agentId) throw refusalError(sessionId, { kind: 'agent_mismatch', agentId });
   closeRow(state, row, now);
   return sessionView(row, now);
@@ -192,16 +193,20 @@ export function taskSessionCloseAllForAgent(state: MemoryState, agentId: string)
 
 /**
  * Removes records closed, or past their time limit, at least `taskSessionRetentionMs` ago, and
- * every queued batch of those sessions (held or not) as cancelled. Returns how many records.
+ * every queued batch of those sessions (held or not) as cancelled. Returns how many records. A
+ * removed record stays as the proof that its id ended (status made durable, tools, chain and
+ * intent emptied): get and list no longer show it, everything else keeps refusing it.
  */
 export function taskSessionCleanup(state: MemoryState): number {
   const now = storeNow(state);
   let removed = 0;
   for (const [sessionId, row] of [...state.taskSessions]) {
+    if (row.removedAtMs !== undefined) continue;
     const view = sessionView(row, now);
     const endedAtMs = view.status === 'closed' ? view.closedAtMs! : view.status === 'expired' ? view.expiresAtMs : null;
     if (endedAtMs === null || endedAtMs > now - state.policy.taskSessionRetentionMs) continue;
-    state.taskSessions.delete(sessionId);
+    row.removedAtMs = now;
+    row.session = { ...row.session, status: view.status, authorizedTools: [], delegationChainSnapshot: [], declaredIntent: '' };
     for (const batchRow of sessionRows(state, sessionId)) batchRemove(state, batchRow, 'cancelled', now);
     removed++;
   }

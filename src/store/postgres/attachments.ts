@@ -6,6 +6,7 @@ import { InvalidInputError, describeValue } from '../../errors.js';
 import type { AttachmentIntent, AttachmentManifest, AttachmentManifestRow } from '../contract.js';
 import { assertId, assertNonNegativeInteger, assertSessionId } from '../validate.js';
 import type { PgContext } from './context.js';
+import { textArray } from './arrays.js';
 import { runStatement } from './errors.js';
 
 const MAX_URI_LENGTH = 2048;
@@ -54,7 +55,7 @@ export async function manifestCommitRefs(ctx: PgContext, sessionId: string, atta
   await runStatement(
     () => ctx.sql`
       update attachment_manifest set committed_at_ms = ${ctx.clock.now()}
-      where session_id = ${sessionId} and attachment_id = any(${ctx.sql.array(attachmentIds)}::text[]) and committed_at_ms is null`,
+      where session_id = ${sessionId} and attachment_id = any(${textArray(ctx.sql, attachmentIds)}) and committed_at_ms is null`,
   );
 }
 

@@ -14,6 +14,7 @@
 import postgres from 'postgres';
 import type { Sql } from '../../../db/client.js';
 import type { SlotPolicy } from '../contract.js';
+import { textArray } from './arrays.js';
 
 /** Drops a benchmark database, disconnecting whoever is still in it. Rows touched: the database. */
 export async function benchDatabaseDrop(databaseUrl: string): Promise<void> {
@@ -103,13 +104,13 @@ export async function peerJobsSeed(sql: Sql, seed: Omit<BenchBatchesSeed, 'slotP
 export async function ceilingSeed(sql: Sql, sessionIds: string[]): Promise<void> {
   await sql`
     insert into session_leases (session_id, owner_id, incarnation_id, lease_token, fencing_token, claimed_at_ms, expires_at_ms)
-    select s, 'bench', 'ceiling', 'token', 1, 0, 9e15::bigint from unnest(${sql.array(sessionIds)}::text[]) s`;
+    select s, 'bench', 'ceiling', 'token', 1, 0, 9e15::bigint from unnest(${textArray(sql, sessionIds)}) s`;
   await sql`
     insert into sessions (session_id, head_revision, checkpoint_ref)
-    select s, 1, 'ckpt:' || s || ':1' from unnest(${sql.array(sessionIds)}::text[]) s`;
+    select s, 1, 'ckpt:' || s || ':1' from unnest(${textArray(sql, sessionIds)}) s`;
   await sql`
     insert into queued_batches (batch_id, session_id, delivery_policy, slot_policy, is_command, available_at_ms, enqueued_at_ms, payloads)
-    select s || '-0', s, 'after_current_turn_commit', 'exclusive', false, 0, 0, '[]'::jsonb from unnest(${sql.array(sessionIds)}::text[]) s`;
+    select s || '-0', s, 'after_current_turn_commit', 'exclusive', false, 0, 0, '[]'::jsonb from unnest(${textArray(sql, sessionIds)}) s`;
 }
 
 /**

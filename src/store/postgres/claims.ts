@@ -25,6 +25,7 @@ import type {
   QueuedWorkClaim,
 } from '../contract.js';
 import { assertBoundary, assertClaim, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
+import { textArray } from './arrays.js';
 import { claimedBatchFromRow, type BatchRow } from './batch-rows.js';
 import type { Fragment, PgContext, Tx } from './context.js';
 import { isRefusal, refuse, runStatement, runTransaction } from './errors.js';
@@ -86,7 +87,7 @@ function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number
         : db`not h.is_command and (${selection.boundary}::text = 'idle' or h.delivery_policy = 'earliest_safe_boundary')`;
   const exact =
     selection.kind === 'exact'
-      ? db`(select array_agg(batch_id order by rn) from grp) = ${db.array(selection.batchIds)}::text[]`
+      ? db`(select array_agg(batch_id order by rn) from grp) = ${textArray(db, selection.batchIds)}`
       : db`true`;
   const exhausted = maxAttempts === undefined ? db`` : db`${exhaustedDeadLetterSteps(db, ctx, input.sessionId, maxAttempts)},`;
   const fresh = maxAttempts === undefined ? db`` : db`and attempts < ${maxAttempts}`;
@@ -279,7 +280,7 @@ export async function claimRenew(ctx: PgContext, claim: QueuedWorkClaim, ttlMs: 
     () => ctx.sql<BatchRow[]>`
       with mine as (
         select batch_id from queued_batches
-        where session_id = ${claim.sessionId} and batch_id = any(${ctx.sql.array(batchIds)}::text[])
+        where session_id = ${claim.sessionId} and batch_id = any(${textArray(ctx.sql, batchIds)})
           and claim_id = ${claim.claimId} and claim_token = ${claim.claimToken} and claim_expires_at_ms > ${now}
         for update
       )
@@ -318,7 +319,7 @@ export async function claimAbandon(ctx: PgContext, claim: QueuedWorkClaim, failu
     update queued_batches set claim_id = null, claim_token = null, claim_owner = null, claimed_at_ms = null,
       claim_expires_at_ms = null, attempts = attempts + ${failure ? 1 : 0},
       last_error = coalesce(${failure ? failure.reason : null}::text, last_error)
-    where session_id = ${claim.sessionId} and batch_id = any(${db.array(batchIds)}::text[])
+    where session_id = ${claim.sessionId} and batch_id = any(${textArray(db, batchIds)})
       and claim_id = ${claim.claimId} and claim_token = ${claim.claimToken}
     returning batch_id, attempts`;
   if (!failure) {

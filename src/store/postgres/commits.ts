@@ -19,6 +19,7 @@ import {
 } from '../../errors.js';
 import type { AgentFrame, Checkpoint, QueuedWorkBatch, RuntimeCommit, RuntimeCommitResult } from '../contract.js';
 import { validateCommit, type NormalizedDraft } from '../validate.js';
+import { textArray } from './arrays.js';
 import type { Fragment, PgContext, Tx } from './context.js';
 import { isRefusal, refuse, runStatement, runTransaction } from './errors.js';
 import { fenceMatches, leaseLockRow, leaseReleaseStatement } from './leases.js';
@@ -189,7 +190,7 @@ function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeSta
     ), remembered as (${sourceKeysRemember(tx, ctx, 'completed')}
     ), attached as (
       update attachment_manifest set committed_at_ms = ${now}
-      where session_id = ${s} and attachment_id = any(${tx.array(commit.committedAttachmentIds ?? [])}::text[])
+      where session_id = ${s} and attachment_id = any(${textArray(tx, commit.committedAttachmentIds ?? [])})
         and committed_at_ms is null and exists (select 1 from head_w)
     ), ${release} stamped as (
       insert into turn_stamps (session_id, turn_id, hash, head_revision, checkpoint_ref, enqueued_batches, committed_at_ms)
@@ -307,7 +308,7 @@ export async function sessionCommit(ctx: PgContext, input: RuntimeCommit): Promi
       return replay;
     }
     const enqueuedBatches: QueuedWorkBatch[] = [];
-    for (const draft of outbox) enqueuedBatches.push(await batchEnqueue(tx, ctx, draft));
+    for (const draft of outbox) enqueuedBatches.push((await batchEnqueue(tx, ctx, draft)).batch);
     const result: RuntimeCommitResult = { headRevision: check.new_head!, checkpointRef: check.new_ref!, enqueuedBatches };
     const stamp = commit.turnStamp;
     if (stamp) {

@@ -90,7 +90,8 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       listLiveOnHost: (req) => leaseListLiveOnHost(ctx, req),
     },
     queue: {
-      enqueue: (draft) => queueEnqueue(ctx, draft),
+      enqueue: async (draft) => (await queueEnqueue(ctx, draft)).batch,
+      enqueueWithOutcome: (draft) => queueEnqueue(ctx, draft),
       claimReady: (req) => batchClaimReady(ctx, req),
       claimByBatchIds: (req) => batchClaimByIds(ctx, req),
       claimLeadingSessionCommand: (req) => batchClaimLeadingCommand(ctx, req),

@@ -60,14 +60,15 @@ export function leaseLockRow(db: Db, sessionId: string): Fragment {
 /**
  * Statement part for an enqueue: bumps the session's enqueue_mark (inserting a never-held row,
  * fencing_token 0, when the session has none), so the enqueue and the holder's last
- * claim-and-release serialize on the lease row (schema comment on enqueue_mark). Rows touched: the
- * lease row, locked until the enqueue commits. Returns one row (`enqueue_mark`).
+ * claim-and-release serialize on the lease row (schema comment on enqueue_mark). Only when `gate`
+ * (the enqueue's admission) holds: a refused enqueue writes nothing. Rows touched: the lease row,
+ * locked until the enqueue commits. Returns one row (`enqueue_mark`), none when refused.
  */
-export function leaseEnqueueMark(db: Db, ctx: PgContext, sessionId: string): Fragment {
+export function leaseEnqueueMark(db: Db, ctx: PgContext, sessionId: string, gate: Fragment): Fragment {
   const now = ctx.clock.now();
   return db`insert into session_leases as l (session_id, owner_id, incarnation_id, lease_token, fencing_token, claimed_at_ms,
       expires_at_ms, enqueue_mark)
-    values (${sessionId}, '', '', null, 0, ${now}, ${now}, 1)
+    select ${sessionId}, '', '', null, 0, ${now}, ${now}, 1 where ${gate}
     on conflict (session_id) do update set enqueue_mark = l.enqueue_mark + 1
     returning l.enqueue_mark`;
 }

@@ -4,8 +4,10 @@
  */
 import { InvalidInputError, StoreUnavailableError, describeValue } from '../../errors.js';
 import { newBatchId } from '../../ids.js';
-import type { DeadLetter, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
+import type { DeadLetter, EnqueueOutcome, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
 import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
+import { assertSameRequest } from '../idempotency.js';
+import { textArray } from './arrays.js';
 import { batchFromRow, type BatchRow } from './batch-rows.js';
 import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
@@ -62,7 +64,7 @@ export function sourceKeysRemember(db: Db, ctx: PgContext, status: Exclude<Queue
  * `admit` (queue.enqueue) applies it in the same statement: when refused, nothing is written and
  * the typed error is thrown.
  */
-export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraft, admit = false): Promise<QueuedWorkBatch> {
+export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraft, admit = false): Promise<EnqueueOutcome> {
   const now = ctx.clock.now();
   const batchId = newBatchId();
   const isCommand = draft.payloads.some((p) => p.type === 'session_command');
@@ -75,44 +77,47 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
   for (let round = 0; round < MAX_ENQUEUE_ROUNDS; round++) {
     if (draft.sourceKey === null) {
       const [row] = await db<BatchRow[]>`
-        with mark as (${leaseEnqueueMark(db, ctx, draft.sessionId)})
-        insert into queued_batches ${columns} select ${values} from mark where ${gate} returning *`;
-      if (row) return batchFromRow(row);
+        with mark as (${leaseEnqueueMark(db, ctx, draft.sessionId, gate)})
+        insert into queued_batches ${columns} select ${values} from mark returning *`;
+      if (row) return { batch: batchFromRow(row), replayed: false };
       const refused = await draftRefusalRead(db, ctx, draft);
       if (refused) throw refused;
       // The record changed between the two reads (removed by cleanup): decide again.
       continue;
     }
     const inserted = await db<BatchRow[]>`
-      with mark as (${leaseEnqueueMark(db, ctx, draft.sessionId)}), key as (
-        insert into source_keys as k (session_id, source_key, batch_id, status)
-        select ${draft.sessionId}, ${draft.sourceKey}, ${batchId}, 'queued' from mark where ${gate}
+      with mark as (${leaseEnqueueMark(db, ctx, draft.sessionId, gate)}), key as (
+        insert into source_keys as k (session_id, source_key, batch_id, status, request_hash)
+        select ${draft.sessionId}, ${draft.sourceKey}, ${batchId}, 'queued', ${draft.requestHash}::text from mark
         on conflict (session_id, source_key) do update
-          set batch_id = excluded.batch_id, status = 'queued', finished_at_ms = null, batch = null
+          set batch_id = excluded.batch_id, status = 'queued', finished_at_ms = null, batch = null, request_hash = excluded.request_hash
           where k.status <> 'queued' and k.finished_at_ms <= ${now} - ${ctx.sourceKeyRetentionMs}::bigint
         returning batch_id
       )
       insert into queued_batches ${columns} select ${values} from key
       returning *`;
-    if (inserted[0]) return batchFromRow(inserted[0]);
+    if (inserted[0]) return { batch: batchFromRow(inserted[0]), replayed: false };
     if (admit) {
       const refused = await draftRefusalRead(db, ctx, draft);
       if (refused) throw refused;
     }
     // The key is live: its row was locked by the upsert above and is read again in a fresh snapshot.
-    const [known] = await db<{ status: QueuedWorkBatchStatus; live: boolean; memory: BatchRow | null; queued: BatchRow | null }[]>`
-      select k.status, k.batch as memory, to_jsonb(q) as queued,
+    const [known] = await db<
+      { status: QueuedWorkBatchStatus; live: boolean; memory: BatchRow | null; queued: BatchRow | null; request_hash: string | null }[]
+    >`
+      select k.status, k.batch as memory, to_jsonb(q) as queued, k.request_hash,
         (k.status = 'queued' or k.finished_at_ms > ${now} - ${ctx.sourceKeyRetentionMs}::bigint) as live
       from source_keys k left join queued_batches q on q.batch_id = k.batch_id
       where k.session_id = ${draft.sessionId} and k.source_key = ${draft.sourceKey}`;
-    if (known?.live && known.status === 'queued' && known.queued) return batchFromRow(known.queued);
-    if (known?.live && known.status !== 'queued' && known.memory) return batchFromRow(known.memory, known.status);
+    if (known?.live) assertSameRequest(draft, known.request_hash);
+    if (known?.live && known.status === 'queued' && known.queued) return { batch: batchFromRow(known.queued), replayed: true };
+    if (known?.live && known.status !== 'queued' && known.memory) return { batch: batchFromRow(known.memory, known.status), replayed: true };
   }
   throw new StoreUnavailableError(`the source key or task session of ${draft.sessionId} kept changing during enqueue`, { sessionId: draft.sessionId });
 }
 
 /** enqueue: validates the draft (InvalidInputError before any write), then `batchEnqueue` under the task-session rule. */
-export async function queueEnqueue(ctx: PgContext, draft: QueuedWorkBatchDraft): Promise<QueuedWorkBatch> {
+export async function queueEnqueue(ctx: PgContext, draft: QueuedWorkBatchDraft): Promise<EnqueueOutcome> {
   const normalized = normalizeDraft(draft, ctx.limits);
   return runStatement(() => batchEnqueue(ctx.sql, ctx, normalized, true));
 }
@@ -190,7 +195,7 @@ export async function batchesDeadLetter(db: Db, ctx: PgContext, sessionId: strin
   const rows = await db<DeadLetterRow[]>`
     with gone as (
       delete from queued_batches
-      where session_id = ${sessionId} and batch_id = any(${db.array(batchIds)}::text[]) and not ${batchHeld(ctx)}
+      where session_id = ${sessionId} and batch_id = any(${textArray(db, batchIds)}) and not ${batchHeld(ctx)}
       returning *
     ), letter as (
       insert into dead_letters (batch_id, session_id, reason, attempts, dead_lettered_at_ms, enqueue_seq, batch)

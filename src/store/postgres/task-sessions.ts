@@ -25,6 +25,7 @@ import {
   type NormalizedTaskSessionRequest,
 } from '../policy-validate.js';
 import { assertSessionId, type NormalizedDraft } from '../validate.js';
+import { textArray } from './arrays.js';
 import type { Db, Fragment, PgContext, Tx } from './context.js';
 import { runStatement, runTransaction } from './errors.js';
 import { batchHeld, sourceKeysRemember } from './queue.js';
@@ -65,14 +66,6 @@ function sessionFromRow(row: TaskSessionRow): TaskSession {
     expiresAtMs: row.expires_at_ms,
     closedAtMs: row.closed_at_ms,
   };
-}
-
-/**
- * SQL: a text[] from JSON. postgres.js array parameters under our custom int8 type table were
- * sent as one joined string in insert-select statements, so arrays travel as JSON.
- */
-function textArray(db: Db, values: readonly string[]): Fragment {
-  return db`array(select jsonb_array_elements_text(${JSON.stringify(values)}::text::jsonb))`;
 }
 
 /** SQL: the capped time limit of row alias `t` (24 h at most, whatever the row says). */
@@ -162,10 +155,12 @@ export async function taskSessionCreateIfUnderCap(ctx: PgContext, request: Creat
   });
 }
 
-/** get: the record as read; null without one. Rows touched: none. */
+/** get: the record as read; null without one (or once cleanup removed it). Rows touched: none. */
 export async function taskSessionGet(ctx: PgContext, sessionId: string): Promise<TaskSession | null> {
   assertSessionId(sessionId);
-  const rows = await runStatement(() => ctx.sql<TaskSessionRow[]>`select ${sessionColumns(ctx.sql, ctx)} from task_sessions t where t.session_id = ${sessionId}`);
+  const rows = await runStatement(
+    () => ctx.sql<TaskSessionRow[]>`select ${sessionColumns(ctx.sql, ctx)} from task_sessions t where t.session_id = ${sessionId} and t.removed_at_ms is null`,
+  );
   return rows[0] ? sessionFromRow(rows[0]) : null;
 }
 
@@ -176,7 +171,7 @@ export async function taskSessionList(ctx: PgContext, filter?: TaskSessionFilter
   const rows = await runStatement(
     () => sql<TaskSessionRow[]>`
       select ${sessionColumns(sql, ctx)} from task_sessions t
-      where (${f.agentId}::text is null or t.agent_id = ${f.agentId}::text)
+      where t.removed_at_ms is null and (${f.agentId}::text is null or t.agent_id = ${f.agentId}::text)
         and (${f.status}::text is null or ${statusAsRead(sql, ctx)} = ${f.status}::text)
       order by t.created_at_ms, t.session_id
       limit ${f.limit}`,
@@ -316,7 +311,8 @@ export async function taskSessionClose(ctx: PgContext, sessionId: string, option
   assertSessionId(sessionId);
   const { agentId } = parseCloseOptions(options);
   return runTransaction(ctx.sql, async (tx) => {
-    const [locked] = await tx<{ agent_id: string }[]>`select agent_id from task_sessions where session_id = ${sessionId} for update`;
+    const [locked] = await tx<{ agent_id: string }[]>`
+      select agent_id from task_sessions where session_id = ${sessionId} and removed_at_ms is null for update`;
     if (!locked) throw refusalError(sessionId, { kind: 'not_found' });
     if (agentId && agentId !== locked.agent_id) throw refusalError(sessionId, { kind: 'agent_mismatch', agentId });
     await sessionsCloseAndCancel(tx, ctx, [sessionId]);
@@ -341,22 +337,33 @@ export async function taskSessionCloseAllForAgent(ctx: PgContext, agentId: strin
 
 /**
  * cleanup: one transaction: lock the records closed, or past their time limit, at least
- * taskSessionRetentionMs ago; then delete them and every queued batch of those sessions (held or
- * not), remembering source keys as 'cancelled'. Returns how many records.
+ * taskSessionRetentionMs ago and not removed yet; then remove them and every queued batch of
+ * those sessions (held or not), remembering source keys as 'cancelled'. Returns how many records.
+ *
+ * A removed record is not deleted: the row stays with removed_at_ms set, its status made durable
+ * ('expired' written for a session past its limit) and its tools, delegation chain and intent
+ * emptied. Deleting it turned the id into an implicit session: enqueue accepted and tools.use
+ * unlimited (issue 13). An update also keeps every concurrent reader exact: an enqueue, commit or
+ * useTools waiting on the row lock reads the removed row afterwards (closed or expired), where a
+ * deleted row would have left it with a snapshot from before and no record at all.
  */
 export async function taskSessionCleanup(ctx: PgContext): Promise<number> {
   return runTransaction(ctx.sql, async (tx) => {
-    const cutoff = tx`${ctx.clock.now()} - ${ctx.taskSessionRetentionMs}::bigint`;
+    const now = ctx.clock.now();
+    const cutoff = tx`${now} - ${ctx.taskSessionRetentionMs}::bigint`;
     const locked = await tx<{ session_id: string }[]>`
       select t.session_id from task_sessions t
-      where (t.status = 'closed' and t.closed_at_ms <= ${cutoff})
-        or (t.status <> 'closed' and t.created_at_ms + ${cappedLimit(tx)} <= ${cutoff})
+      where t.removed_at_ms is null
+        and ((t.status = 'closed' and t.closed_at_ms <= ${cutoff})
+          or (t.status <> 'closed' and t.created_at_ms + ${cappedLimit(tx)} <= ${cutoff}))
       for update`;
     if (locked.length === 0) return 0;
     const ids = locked.map((r) => r.session_id);
     const [removed] = await tx<{ n: number }[]>`
       with dropped as (
-        delete from task_sessions where session_id = any(${textArray(tx, ids)}) returning session_id
+        update task_sessions t set removed_at_ms = ${now}, status = ${statusAsRead(tx, ctx)},
+          authorized_tools = '{}', delegation_chain_snapshot = '[]'::jsonb, declared_intent = ''
+        where t.session_id = any(${textArray(tx, ids)}) returning t.session_id
       ), gone as (
         delete from queued_batches where session_id = any(${textArray(tx, ids)}) returning *
       ), remembered as (${sourceKeysRemember(tx, ctx, 'cancelled')})
