@@ -57,7 +57,7 @@ interface Pending {
   answered?: number;
 }
 
-/** An open event stream of one session, resolving its inputs as their commits arrive. */
+/** An open event stream of one session, marking its inputs visible as their commits arrive. */
 function openStream(url: string, sessionId: string, queue: Pending[], onProblem: (what: string) => void): { ready: Promise<void>; close(): void } {
   let req: ClientRequest | undefined;
   const ready = new Promise<void>((resolve, reject) => {
@@ -76,12 +76,17 @@ function openStream(url: string, sessionId: string, queue: Pending[], onProblem:
           const data = /^data: (.*)$/m.exec(block)?.[1];
           if (event === 'ready') resolve();
           if (event !== 'commit' || !data) continue;
-          const commit = JSON.parse(data) as { appendedNodes: Array<{ causedBy?: string | null; payload?: { event?: { inputs?: number } } }> };
-          const node = commit.appendedNodes[0];
-          for (let n = node?.payload?.event?.inputs ?? 1; n > 0; n--) {
-            const input = queue.find((p) => p.visible === undefined);
+          const commit = JSON.parse(data) as { turnId: string; appendedNodes: Array<{ nodeId: string; causedBy?: string | null; payload?: { event?: { inputs?: number } } }> };
+          // The stream may attach a node to the commit before its own (a commit that lands between
+          // its two reads); the turn's own node says how many inputs it took, else one.
+          const node = commit.appendedNodes.find((n) => n.nodeId.startsWith(`${commit.turnId}:`));
+          const count = node?.payload?.event?.inputs ?? 1;
+          // Two POSTs of a session in flight at once may be enqueued in either order: the turn's
+          // input is found by its batch id when its 202 came, else it is the oldest unanswered.
+          for (let n = 0; n < count; n++) {
+            const open = queue.filter((p) => p.visible === undefined);
+            const input = (n === 0 && node ? open.find((p) => p.batchId === node.causedBy) : undefined) ?? open.find((p) => p.batchId === undefined) ?? open[0];
             if (!input) return onProblem(`${sessionId}: a commit for an input never sent`);
-            if (n === (node?.payload?.event?.inputs ?? 1) && input.batchId !== undefined && node?.causedBy !== input.batchId) onProblem(`${sessionId}: inputs committed out of order`);
             input.visible = now;
           }
         }
@@ -141,8 +146,7 @@ async function clientOnce(ctx: BenchContext): Promise<Metrics> {
   try {
     await workers.ready;
     // One input per session first: the session exists (its stream is found) and everything is warm.
-    for (const sessionId of sessions) {
-      const res = await post(agent, server.url, `/v1/sessions/${sessionId}/inputs`, { text: 'hello' });
+    for (const res of await Promise.all(sessions.map((s) => post(agent, server.url, `/v1/sessions/${s}/inputs`, { text: 'hello' })))) {
       if (res.status !== 202) throw new Error(`P10: warm-up input: HTTP ${res.status} ${res.body}`);
     }
     await waitFor('P10 warm-up turns', () => turns, sessions.length, 120_000);
