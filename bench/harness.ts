@@ -51,6 +51,8 @@ export interface Sizes {
   agentTurnMs: number;
   agentRate: number;
   agentWindowMs: number;
+  /** P9 on a PostgreSQL of its own with pg_stat_statements (statement counts); ~10 s to set up, so not in --quick. */
+  agentOwnPostgres: boolean;
   /** P10, the client's view: open event streams (one session each), offered inputs/s, arrival window per rate. */
   clientStreams: number;
   clientRates: number[];
@@ -82,6 +84,7 @@ export const FULL: Sizes = {
   // about 1 in 10 inputs arriving while its session's turn runs (the checkpoint's case).
   agentRate: 200,
   agentWindowMs: 30_000,
+  agentOwnPostgres: true,
   clientStreams: 200,
   clientRates: [100, 250],
   clientWindowMs: 10_000,
@@ -105,11 +108,12 @@ export const QUICK: Sizes = {
   takeoverSessions: 5,
   leaseTtlMs: 3000,
   agentSessions: 100,
-  agentWorkers: 2,
+  agentWorkers: 1,
   agentConcurrency: 50,
-  agentTurnMs: 1000,
+  agentTurnMs: 200,
   agentRate: 40,
-  agentWindowMs: 1500,
+  agentWindowMs: 1000,
+  agentOwnPostgres: false,
   clientStreams: 20,
   clientRates: [20, 50],
   clientWindowMs: 1000,

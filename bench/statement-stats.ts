@@ -48,19 +48,21 @@ export async function statementStatsRead(sql: Sql): Promise<StatementCount[]> {
  */
 export function isRenewal(query: string): boolean {
   const text = query.toLowerCase().replace(/--[^\n]*/g, ' ').replace(/\s+/g, ' ');
-  if (!/\bupdate\b/.test(text) || /\binsert into\b|\bdelete from\b/.test(text)) return false;
-  const lists = [...text.matchAll(/\bupdate [a-z_."]+(?: (?:as )?[a-z_]+)? set (.*?)(?= where | from | returning |\)|$)/g)].map((m) => m[1]!);
-  if (lists.length === 0) return false;
-  return lists.every((list) => topLevelSplit(list).every((assignment) => /^[a-z_"]*expires_at_ms"? ?=/.test(assignment.trim())));
+  if (/\binsert into\b|\bdelete from\b/.test(text)) return false;
+  const starts = [...text.matchAll(/\bupdate [a-z_."]+(?: (?:as )?[a-z_]+)? set /g)].map((m) => m.index! + m[0].length);
+  return starts.length > 0 && starts.every((from) => setList(text, from).every((assignment) => /^"?[a-z_]*expires_at_ms"? ?=/.test(assignment.trim())));
 }
 
-function topLevelSplit(text: string): string[] {
+/** The assignments of a SET list starting at `from`: up to WHERE, FROM or RETURNING at its own depth, or its closing parenthesis. */
+function setList(text: string, from: number): string[] {
   const parts: string[] = [];
   let depth = 0;
   let current = '';
-  for (const ch of text) {
+  for (let i = from; i < text.length; i++) {
+    const ch = text[i]!;
+    if (depth === 0 && /^ (where|from|returning) /.test(text.slice(i, i + 12))) break;
     if (ch === '(') depth++;
-    if (ch === ')') depth--;
+    if (ch === ')' && --depth < 0) break;
     if (ch === ',' && depth === 0) {
       parts.push(current);
       current = '';

@@ -12,8 +12,8 @@
  * (heartbeat) statements from pg_stat_statements (bench/statement-stats.ts: the workers'
  * statements only, the producer's are another role), enqueue→turn-start p50/p99 and the
  * workers' peak RSS. pg_stat_statements needs a server that preloads it: P9 runs on a
- * PostgreSQL of its own (bench/private-postgres.ts); without one it runs on the shared server
- * and reports no statement counts.
+ * PostgreSQL of its own (bench/private-postgres.ts); without one (or in --quick, where its ~10 s
+ * set-up would double the scenario) it runs on the shared server and reports no statement counts.
  */
 import { makeWorkerUtils, Logger, runMigrations, type WorkerUtils } from 'graphile-worker';
 import { createSqlClient, type Sql } from '../../db/client.js';
@@ -43,7 +43,7 @@ interface AgentWorld {
 
 async function openWorld(ctx: BenchContext): Promise<AgentWorld> {
   const major = (await benchServerVersion(ctx.sql)).split('.')[0]!;
-  const pg = await privatePostgresStart(major);
+  const pg = ctx.sizes.agentOwnPostgres ? await privatePostgresStart(major) : { unavailable: 'no PostgreSQL of its own in --quick' };
   if ('unavailable' in pg) {
     console.error(`\nP9: ${pg.unavailable}; running on the shared server without statement counts`);
     await runMigrations({ connectionString: ctx.databaseUrl, logger: quietLogger });
@@ -258,7 +258,7 @@ const METRICS: MetricSpec[] = [
 
 export const p9Agent: Scenario = {
   id: 'P9',
-  title: 'Agent-shaped load: 1 s turns with a checkpoint, turnlane vs graphile-worker',
+  title: 'Agent-shaped load: turns waiting on a timer, with a checkpoint; turnlane vs graphile-worker',
   metrics: METRICS,
   async runSeries(ctx, reps, onRep, retries) {
     const world = await openWorld(ctx);
