@@ -118,7 +118,8 @@ async function measure(ctx: BenchContext, label: string, w: Window): Promise<Mea
   const cpu = w.group.cpuMs();
   const started = performance.now();
   const sent = await arrivals(agentRate, agentWindowMs, w.send);
-  await waitFor(`P9 ${label}: inputs done`, w.progress, sent, 120_000);
+  // Generous: on a loaded machine the workers fall behind, and that is a result, not a failure.
+  await waitFor(`P9 ${label}: inputs done`, w.progress, sent, Math.max(120_000, 10 * agentWindowMs));
   const ms = performance.now() - started;
   const cpuMs = w.group.cpuMs() - cpu;
   const statements = w.world.observer ? (await statementStatsRead(w.world.observer)).filter((s) => s.role === 'postgres') : null;
