@@ -176,7 +176,8 @@ async function clientOnce(ctx: BenchContext): Promise<Metrics> {
         }
         await sleep(1);
       }
-      await waitFor(`P10 at ${rate}/s: commits visible`, () => inputs.filter((p) => p.visible !== undefined).length + failed, inputs.length, 120_000);
+      // Generous: on a loaded machine the workers fall behind, and that is a result, not a failure.
+      await waitFor(`P10 at ${rate}/s: commits visible`, () => inputs.filter((p) => p.visible !== undefined).length + failed, inputs.length, Math.max(120_000, 20 * clientWindowMs));
       if (failed > 0) throw new Error(`P10 at ${rate}/s: ${failed} POSTs failed`);
       if (problems.length > 0) throw new Error(`P10: ${problems.slice(0, 3).join('; ')}`);
       await waitFor(`P10 at ${rate}/s: answers`, () => inputs.filter((p) => p.answered !== undefined).length, inputs.length, 60_000);
