@@ -44,6 +44,19 @@ export interface Sizes {
   /** P8: sessions held by the killed worker; lease TTL. */
   takeoverSessions: number;
   leaseTtlMs: number;
+  /** P9, agent-shaped load: sessions, worker processes × job slots, simulated model time per turn, arrivals/s, arrival window. */
+  agentSessions: number;
+  agentWorkers: number;
+  agentConcurrency: number;
+  agentTurnMs: number;
+  agentRate: number;
+  agentWindowMs: number;
+  /** P9 on a PostgreSQL of its own with pg_stat_statements (statement counts); ~10 s to set up, so not in --quick. */
+  agentOwnPostgres: boolean;
+  /** P10, the client's view: open event streams (one session each), offered inputs/s, arrival window per rate. */
+  clientStreams: number;
+  clientRates: number[];
+  clientWindowMs: number;
 }
 
 export const FULL: Sizes = {
@@ -63,6 +76,18 @@ export const FULL: Sizes = {
   growthWindowMs: 8000,
   takeoverSessions: 50,
   leaseTtlMs: 15_000,
+  agentSessions: 2000,
+  agentWorkers: 4,
+  agentConcurrency: 500,
+  agentTurnMs: 1000,
+  // Each session sends about every 10 s (2,000 sessions / 200 per s): ~200 turns of 1 s in flight,
+  // about 1 in 10 inputs arriving while its session's turn runs (the checkpoint's case).
+  agentRate: 200,
+  agentWindowMs: 30_000,
+  agentOwnPostgres: true,
+  clientStreams: 200,
+  clientRates: [100, 250],
+  clientWindowMs: 10_000,
 };
 
 export const QUICK: Sizes = {
@@ -82,6 +107,16 @@ export const QUICK: Sizes = {
   growthWindowMs: 1000,
   takeoverSessions: 5,
   leaseTtlMs: 3000,
+  agentSessions: 100,
+  agentWorkers: 1,
+  agentConcurrency: 50,
+  agentTurnMs: 200,
+  agentRate: 40,
+  agentWindowMs: 1000,
+  agentOwnPostgres: false,
+  clientStreams: 20,
+  clientRates: [20, 50],
+  clientWindowMs: 1000,
 };
 
 export interface BenchContext {
@@ -93,7 +128,7 @@ export interface BenchContext {
   prefix: string;
   sql: Sql;
   store: RuntimeStore;
-  /** Medians of scenarios already finished in this invocation (P6 reads P4's rate). */
+  /** Medians of scenarios already finished in this invocation (P6 reads P4s's rate). */
   medians: Map<string, Metrics>;
   /** A fresh name for one repetition's sessions, queue and jobs. */
   tag(what: string): string;
@@ -146,11 +181,12 @@ export interface RunQueue {
   close(): Promise<void>;
 }
 
-export function runQueue(ctx: BenchContext, queueName: string): RunQueue {
+/** `store`: the producer's store (default the run's; P9 enqueues into a Postgres of its own). */
+export function runQueue(ctx: BenchContext, queueName: string, store: RuntimeStore = ctx.store): RunQueue {
   const connection: Redis = redisConnection(ctx.redisUrl, 'worker');
   const settings = { redisUrl: ctx.redisUrl, queueName, prefix: ctx.prefix };
   const queue = createBatchQueue({ ...settings, jobAttempts: 8, backoffMs: 500 }, connection);
-  const producer = createProducer({ store: ctx.store, queue, settings });
+  const producer = createProducer({ store, queue, settings });
   return {
     queue,
     producer,

@@ -1,7 +1,7 @@
 /**
  * The benchmark's process tree: turnlane worker processes (workers/main.ts with the append-one
  * handler, reporting every turn over IPC) and peer processes (bench/child.ts), plus the resident
- * memory of each, read from /proc/<pid>/status.
+ * memory and the CPU time of each, read from /proc/<pid>/status and /proc/<pid>/stat.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,12 +19,24 @@ export interface ProcessGroup {
   kill(index: number, signal: NodeJS.Signals): void;
   /** Largest VmRSS seen per process since the group started, in MB (sampled every 200 ms). */
   peakRssMb(): number[];
+  /** CPU milliseconds used so far by all the group's processes together. */
+  cpuMs(): number;
 }
 
 function vmRssMb(pid: number): number {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU milliseconds (user + system) a process has used, from /proc (0 when it is gone). */
+export function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {
     return 0;
   }
@@ -63,6 +75,7 @@ function startGroup(entry: string, count: number, env: (index: number) => NodeJS
     ready,
     kill: (index, signal) => void children[index]!.kill(signal),
     peakRssMb: () => [...peaks],
+    cpuMs: () => children.reduce((sum, child) => sum + (child.pid === undefined ? 0 : processCpuMs(child.pid)), 0),
     async stop(signal = 'SIGTERM') {
       clearInterval(sampler);
       await Promise.all(
@@ -116,13 +129,16 @@ export function startTurnlaneWorkers(count: number, env: TurnlaneWorkerEnv, onTu
   );
 }
 
-/** What a peer child reports: `done` counts finished units of work since the last report. */
-export type ChildMessage = { type: 'ready' } | { type: 'progress'; done: number };
+/**
+ * What a peer child reports: `done` counts finished units of work since the last report,
+ * `latenciesMs` the enqueue→start latencies of the units started since then (P9's peer).
+ */
+export type ChildMessage = { type: 'ready' } | { type: 'progress'; done: number; latenciesMs: number[] };
 
-export type ChildRole = 'ceiling' | 'bullmq-noop' | 'graphile';
+export type ChildRole = 'ceiling' | 'bullmq-noop' | 'graphile' | 'graphile-agent';
 
 /** Forks `count` peer processes (bench/child.ts) of one role; `onDone` receives each progress report. */
-export function startChildren(count: number, role: ChildRole, env: NodeJS.ProcessEnv, onDone: (done: number) => void): ProcessGroup {
+export function startChildren(count: number, role: ChildRole, env: NodeJS.ProcessEnv, onDone: (done: number, latenciesMs: number[]) => void): ProcessGroup {
   const entry = fileURLToPath(new URL('./child.ts', import.meta.url));
   return startGroup(
     entry,
@@ -130,7 +146,7 @@ export function startChildren(count: number, role: ChildRole, env: NodeJS.Proces
     (index) => ({ ...env, BENCH_ROLE: role, BENCH_CHILD_INDEX: String(index) }),
     (msg) => {
       const m = msg as ChildMessage;
-      if (m.type === 'progress') onDone(m.done);
+      if (m.type === 'progress') onDone(m.done, m.latenciesMs);
     },
   );
 }

@@ -13,11 +13,11 @@ import { redisConnection } from '../src/runtime/bullmq.js';
 import { createWorker } from '../src/runtime/worker.js';
 import type { RuntimeStore } from '../src/store/contract.js';
 import { createPostgresStore } from '../src/store/postgres/index.js';
-import { readFileSync } from 'node:fs';
 import { benchBatchesSeed, benchDatabaseActivity, benchDatabaseDrop } from '../src/store/postgres/bench-seed.js';
 import { renderTable } from '../workers/terminal.js';
 import { createAppendOneHandler } from '../workers/append-one.js';
 import { FULL, runQueue, waitFor, type BenchContext } from './harness.js';
+import { processCpuMs } from './processes.js';
 
 interface CallStats {
   calls: number;
@@ -53,16 +53,6 @@ async function commandStats(redis: ReturnType<typeof redisConnection>): Promise<
   const out = new Map<string, number>();
   for (const match of info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) out.set(match[1]!, Number(match[2]));
   return out;
-}
-
-/** CPU milliseconds (user + system) a process has used, from /proc (0 when it is gone). */
-function processCpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 async function main(): Promise<void> {

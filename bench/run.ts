@@ -1,11 +1,13 @@
 /**
- * `npm run bench [-- --scenario P4[,P6…]] [--quick] [--out DIR]`: the scenarios of spec 06
- * (Performance) on the local Postgres and Redis, in one process tree, against a database and a
- * BullMQ prefix of its own (created, then dropped). P1–P5 alternate repetition by repetition, so
- * their ratios hold on a noisy machine. Writes `<date>.json`, `<date>.md` and `<date>.svg` to
- * bench/results/ (`--quick`: to a temporary folder unless --out is given) and prints the table.
+ * `npm run bench [-- --scenario P4[,P6…]] [--quick] [--reps N] [--out DIR]`: the scenarios of
+ * spec 06 (Performance) and issue 12 on the local Postgres and Redis, in one process tree, against
+ * a database and a BullMQ prefix of its own (created, then dropped). P1–P5 (with P4s) alternate
+ * repetition by repetition, so their ratios hold on a noisy machine. Writes `<date>.json`,
+ * `<date>.md` and `<date>.svg` to bench/results/ (`--quick`: to a temporary folder unless --out is
+ * given) and prints the table. Scenario names are case-blind; `client` is P10.
  *
  * `--quick` runs every scenario small (under 2 minutes) and fails unless every number is sane.
+ * `--reps N` overrides the repetitions (after the warm-up), e.g. 1 to try a scenario at full size.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
@@ -25,23 +27,32 @@ import { p1Ceiling } from './scenarios/p1-ceiling.js';
 import { p2BullmqNoop } from './peers/bullmq-noop.js';
 import { p3Graphile } from './peers/graphile.js';
 import { p4Drain, p5Join } from './scenarios/p4-drain.js';
+import { p4sSingle } from './scenarios/p4s-single.js';
 import { p6Latency } from './scenarios/p6-latency.js';
 import { p7Growth } from './scenarios/p7-growth.js';
 import { p8Takeover } from './scenarios/p8-takeover.js';
+import { p9Agent } from './scenarios/p9-agent.js';
+import { p10Client } from './scenarios/p10-client.js';
 
 /** Scenarios that run alternating, repetition by repetition, in this order. */
-const ALTERNATING: Scenario[] = [p1Ceiling, p2BullmqNoop, p3Graphile, p4Drain, p5Join];
+const ALTERNATING: Scenario[] = [p1Ceiling, p2BullmqNoop, p3Graphile, p4Drain, p4sSingle, p5Join];
 /** Scenarios that run one after the other, after the alternating ones. */
-const SOLO: Scenario[] = [p6Latency, p7Growth, p8Takeover];
+const SOLO: Scenario[] = [p6Latency, p7Growth, p8Takeover, p9Agent, p10Client];
+
+/** Other names `--scenario` accepts. */
+const ALIASES: Record<string, string> = { CLIENT: 'P10' };
 
 interface Args {
   scenarios: Set<string>;
   quick: boolean;
+  reps: number | undefined;
   out: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { scenarios: new Set([...ALTERNATING, ...SOLO].map((s) => s.id)), quick: false, out: undefined };
+  const all = [...ALTERNATING, ...SOLO].map((s) => s.id);
+  const byName = new Map(all.map((id) => [id.toUpperCase(), id]));
+  const args: Args = { scenarios: new Set(all), quick: false, reps: undefined, out: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -50,15 +61,20 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (arg === '--quick') args.quick = true;
-    else if (arg === '--scenario') args.scenarios = new Set(value().toUpperCase().split(','));
-    else if (arg === '--out') args.out = value();
-    else throw new Error(`unknown argument ${arg}; expected --scenario P1,…,P8, --quick or --out DIR`);
+    else if (arg === '--scenario') {
+      const names = value().split(',').map((n) => n.trim().toUpperCase());
+      const unknown = names.filter((n) => !byName.has(ALIASES[n] ?? n));
+      if (unknown.length > 0) throw new Error(`--scenario: expected some of ${all.join(', ')} or client, got ${unknown.join(', ')}`);
+      args.scenarios = new Set(names.map((n) => byName.get(ALIASES[n] ?? n)!));
+    } else if (arg === '--reps') {
+      const reps = Number(value());
+      if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps: expected a whole number ≥ 1, got ${argv[i]}`);
+      args.reps = reps;
+    } else if (arg === '--out') args.out = value();
+    else throw new Error(`unknown argument ${arg}; expected --scenario P1,…,P10, --quick, --reps N or --out DIR`);
   }
-  const known = new Set([...ALTERNATING, ...SOLO].map((s) => s.id));
-  const unknown = [...args.scenarios].filter((s) => !known.has(s));
-  if (unknown.length > 0) throw new Error(`--scenario: expected some of ${[...known].join(', ')}, got ${unknown.join(', ')}`);
-  // P6 offers a share of P4's rate, measured in the same invocation.
-  if (args.scenarios.has('P6')) args.scenarios.add('P4');
+  // P6 offers shares of P4s's rate, measured in the same invocation.
+  if (args.scenarios.has('P6')) args.scenarios.add('P4s');
   return args;
 }
 
@@ -91,7 +107,7 @@ function insane(results: ScenarioResult[]): string[] {
 
 export async function runBench(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  const sizes = args.quick ? QUICK : FULL;
+  const sizes = { ...(args.quick ? QUICK : FULL), ...(args.reps !== undefined ? { reps: args.reps } : {}) };
   const started = performance.now();
   const runId = `${new Date().toISOString().slice(0, 10).replace(/-/g, '')}_${randomBytes(3).toString('hex')}`;
   const baseUrl = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/turnlane');

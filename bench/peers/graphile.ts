@@ -56,3 +56,31 @@ export async function runGraphileChild(context: ChildContext): Promise<void> {
   });
   runner.events.on('job:success', () => context.done());
 }
+
+/**
+ * P3 in P9's shape (bench/scenarios/p9-agent.ts): each job waits BENCH_HOLD_MS (the simulated
+ * model time, a timer) and then makes P3's insert. graphile-worker has no mid-job checkpoint, so
+ * its job has nothing in place of turnlane's. Reports each job's enqueue→start latency from the
+ * `sentAtMs` the parent put in the payload. BENCH_POOL connections per process instead of
+ * concurrency + 2: 502 × 4 would exceed the server's max_connections, and a job holds none while
+ * it waits.
+ */
+export async function runGraphileAgentChild(context: ChildContext): Promise<void> {
+  const holdMs = Number(context.env.BENCH_HOLD_MS);
+  const runner = await run({
+    connectionString: context.env.BENCH_DATABASE_URL!,
+    concurrency: Number(context.env.BENCH_CONCURRENCY),
+    maxPoolSize: Number(context.env.BENCH_POOL),
+    noHandleSignals: true,
+    logger: quietLogger,
+    taskList: {
+      turn: async (payload, helpers) => {
+        const { sessionId, seq, sentAtMs } = payload as { sessionId: string; seq: number; sentAtMs: number };
+        context.started(Date.now() - sentAtMs);
+        await new Promise((resolve) => setTimeout(resolve, holdMs));
+        await helpers.query(PEER_RESULT_INSERT, [sessionId, seq, JSON.stringify({ appended: 1 })]);
+      },
+    },
+  });
+  runner.events.on('job:success', () => context.done());
+}

@@ -1,9 +1,10 @@
 /**
  * P6, latency under open-loop load: inputs arrive at a fixed rate (50 % and 80 % of this run's
- * P4 median turns/s) whether or not the workers keep up, each through the real producer
- * (Postgres insert, then the BullMQ job), round-robin over the sessions. Reported from the
- * workers' IPC turn reports: enqueue→turn-start (claim time − enqueue time, both store clock)
- * and commit duration, p50/p95/p99 over every turn of the repetition.
+ * P4s median turns/s, the capacity of this very shape: one input per turn) whether or not the
+ * workers keep up, each through the real producer (Postgres insert, then the BullMQ job),
+ * round-robin over the sessions. Reported from the workers' IPC turn reports: enqueue→turn-start
+ * (claim time − enqueue time, both store clock) and commit duration, p50/p95/p99 over every turn
+ * of the repetition.
  */
 import { percentile } from '../../workers/terminal.js';
 import { benchSessionId } from '../../src/store/postgres/bench-seed.js';
@@ -60,7 +61,7 @@ async function openLoop(ctx: BenchContext, load: number, rate: number): Promise<
 
 export const p6Latency: Scenario = {
   id: 'P6',
-  title: 'Latency: open-loop arrivals at 50 % and 80 % of P4',
+  title: 'Latency: open-loop arrivals at 50 % and 80 % of P4s',
   metrics: LOADS.flatMap((load) => {
     const pct = load * 100;
     return [
@@ -76,10 +77,10 @@ export const p6Latency: Scenario = {
     ];
   }),
   async runOnce(ctx) {
-    const p4 = ctx.medians.get('P4')?.turnsPerSec;
-    if (p4 === undefined) throw new Error('P6 needs P4 from the same invocation (run P4 first)');
+    const capacity = ctx.medians.get('P4s')?.turnsPerSec;
+    if (capacity === undefined) throw new Error('P6 needs P4s from the same invocation (run P4s first)');
     const out: Metrics = {};
-    for (const load of LOADS) Object.assign(out, await openLoop(ctx, load, p4 * load));
+    for (const load of LOADS) Object.assign(out, await openLoop(ctx, load, capacity * load));
     return out;
   },
 };
