@@ -12,8 +12,8 @@ import type { Heartbeat } from './heartbeat.js';
 import { buildTurnCommit } from './commit.js';
 import { TurnAbortedError, inputViews, turnIdFor, type TurnContext, type TurnResult } from './turn.js';
 import { isSessionEnded, sessionHasEnded } from './session-policy.js';
-import { interruptedByItsWorker, isSuspect, type GateExit } from './isolation.js';
-import { admitToGate } from './gate-admission.js';
+import { isSuspect, type GateExit } from './isolation.js';
+import { admitToGate, markClaimsAlone } from './gate-admission.js';
 import { SandboxStartError, TurnProcessExitedError } from './sandbox/pool.js';
 import { abandonAll, endTurnOfEndedSession, landCommit, type TurnRun } from './turn-end.js';
 import type { DrainOptions } from './drain.js';
@@ -25,6 +25,25 @@ export async function runTurn(
   session: PersistedSessionRead | null,
   claim: QueuedWorkClaim,
   ticket: GateExit | undefined,
+): Promise<TurnRun> {
+  // An alone turn leaves the gate only once its claim is gone (committed or abandoned): its claim
+  // is marked alone, and a crash of another turn meanwhile would be charged to it.
+  const held: { exit?: GateExit } = {};
+  try {
+    return await runTurnInGate(options, heartbeat, leaseLost, session, claim, ticket, held);
+  } finally {
+    held.exit?.();
+  }
+}
+
+async function runTurnInGate(
+  options: DrainOptions,
+  heartbeat: Heartbeat,
+  leaseLost: AbortSignal,
+  session: PersistedSessionRead | null,
+  claim: QueuedWorkClaim,
+  ticket: GateExit | undefined,
+  held: { exit?: GateExit },
 ): Promise<TurnRun> {
   const { store } = options;
   const sessionId = claim.sessionId;
@@ -78,10 +97,11 @@ export async function runTurn(
   let result: TurnResult;
   try {
     // A suspect turn runs alone; a turn that has to wait lets its claim go meanwhile (src/runtime/isolation.ts).
-    // Sandboxed, only a turn interrupted by its worker's death runs alone: its own crash would end
-    // only its sandbox, but alone it is not charged again if the worker dies.
+    // Sandboxed, no turn runs alone: it cannot end its worker, and a worker's death is charged only
+    // to a turn that ran alone (markClaimAlone), so it is never charged to a sandboxed one.
     // A wait that ends without admission (shutdown, lease lost, batches gone) counts no attempt.
-    const alone = sandboxed ? interruptedByItsWorker(claim) : isSuspect(claim);
+    const alone = !sandboxed && isSuspect(claim);
+    if (alone && !options.isolation) await markClaimsAlone(options, heartbeat);
     const leaveGate = options.isolation
       ? await admitToGate(options, options.isolation, heartbeat, claim, alone ? 'alone' : 'shared', AbortSignal.any([signal, options.hardStop]), ticket, log).catch((err: unknown) => {
           throw leaseLost.aborted ? err : HARD_STOP;
@@ -90,7 +110,8 @@ export async function runTurn(
     try {
       result = await raceHardStop(handler(context), options.hardStop);
     } finally {
-      leaveGate?.();
+      if (alone) held.exit = leaveGate;
+      else leaveGate?.();
     }
   } catch (err) {
     // The store being out of reach (a checkpoint, a tool-policy call) or a sandbox process that

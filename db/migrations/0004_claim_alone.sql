@@ -1,0 +1,1 @@
+ALTER TABLE "queued_batches" ADD COLUMN "alone_claim_id" text;
