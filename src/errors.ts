@@ -24,7 +24,8 @@ export type TurnlaneErrorCode =
   | 'BUDGET_EXCEEDED'
   | 'RATE_LIMITED'
   | 'TOO_MANY_SESSIONS'
-  | 'SENSITIVITY_EXCEEDED';
+  | 'SENSITIVITY_EXCEEDED'
+  | 'NON_RETRYABLE';
 
 export abstract class TurnlaneError extends Error {
   abstract readonly code: TurnlaneErrorCode | string;
@@ -142,6 +143,18 @@ export class TooManySessionsError extends TurnlaneError {
 /** An input or tool declares a sensitivity above the session's ceiling. HTTP 403. */
 export class SensitivityExceededError extends TurnlaneError {
   readonly code = 'SENSITIVITY_EXCEEDED';
+}
+
+/**
+ * Thrown by a turn handler: the turn cannot succeed however often it runs again (BullMQ's
+ * UnrecoverableError, Temporal's non-retryable failure). Its batches are dead-lettered at once,
+ * with `NonRetryableError: <message>` as the reason, instead of after `maxAttempts` runs.
+ * Policy refusals that no retry can change (BudgetExceededError, ToolNotAuthorizedError,
+ * SensitivityExceededError, AgentMismatchError) end a turn the same way
+ * (src/runtime/turn-failure.ts).
+ */
+export class NonRetryableError extends TurnlaneError {
+  readonly code = 'NON_RETRYABLE';
 }
 
 /** Describes a received value for an error message without echoing payload text. */

@@ -16,6 +16,7 @@ import { isSuspect, type GateExit } from './isolation.js';
 import { admitToGate, markClaimsAlone } from './gate-admission.js';
 import { SandboxStartError, TurnProcessExitedError } from './sandbox/pool.js';
 import { abandonAll, endTurnOfEndedSession, landCommit, type TurnRun } from './turn-end.js';
+import { attemptsAllowed } from './turn-failure.js';
 import type { DrainOptions } from './drain.js';
 
 export async function runTurn(
@@ -126,7 +127,8 @@ async function runTurnInGate(
     if (isSessionEnded(err)) return endTurnOfEndedSession(options, heartbeat, session, err);
     // A sandbox exit is recorded with the reason text the suspect rule reads (src/store/reasons.ts).
     const reason = err instanceof TurnProcessExitedError ? processExitedReason(err.message) : errorText(err);
-    const deadLetters = await abandonAll(options, heartbeat, { reason, maxAttempts: options.maxAttempts });
+    // A failure no retry can cure (NonRetryableError, a spent budget…) dead-letters at once.
+    const deadLetters = await abandonAll(options, heartbeat, { reason, maxAttempts: attemptsAllowed(err, options.maxAttempts) });
     log.warn({ err, deadLettered: deadLetters }, 'turn handler failed; its batches count a failed attempt');
     options.events.emit('turn_failed', { sessionId, turnId, batchIds, error: reason, deadLettered: deadLetters });
     return { outcome: 'failed', next: session };
