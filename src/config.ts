@@ -52,6 +52,8 @@ const schema = z.object({
    * runs every turn in a sandbox process, so a handler that ends its process never ends the worker.
    */
   TURN_SANDBOX: z.enum(['off', 'suspects', 'all']).default('off'),
+  /** The agent this worker runs, stated with every tool call (a task session of another agent refuses it); empty: none stated. */
+  WORKER_AGENT_ID: z.string().default(''),
   /** Grace for turns in flight on SIGTERM (ms). */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
   /** Reconciler period (ms); 0 disables it in this process. */

@@ -25,7 +25,8 @@ export type TurnlaneErrorCode =
   | 'RATE_LIMITED'
   | 'TOO_MANY_SESSIONS'
   | 'SENSITIVITY_EXCEEDED'
-  | 'NON_RETRYABLE';
+  | 'NON_RETRYABLE'
+  | 'DURABILITY_MISMATCH';
 
 export abstract class TurnlaneError extends Error {
   abstract readonly code: TurnlaneErrorCode | string;
@@ -155,6 +156,11 @@ export class SensitivityExceededError extends TurnlaneError {
  */
 export class NonRetryableError extends TurnlaneError {
   readonly code = 'NON_RETRYABLE';
+}
+
+/** A worker was given stores of different durability (a durable store, attachments kept in memory). */
+export class DurabilityMismatchError extends TurnlaneError {
+  readonly code = 'DURABILITY_MISMATCH';
 }
 
 /** Describes a received value for an error message without echoing payload text. */

@@ -86,7 +86,7 @@ async function runTurnInGate(
       options.events.emit('checkpoint_delivery', { sessionId, turnId, claim: extra });
       return inputViews(extra, 'active_turn_checkpoint');
     },
-    tools: { use: (names) => options.useTools(sessionId, names) },
+    tools: { use: (names, declared) => options.useTools(sessionId, names, { ...(options.agentId ? { agentId: options.agentId } : {}), ...(declared?.sensitivity ? { sensitivity: declared.sensitivity } : {}) }) },
     usage: { record: (entry) => void usage.push(entry) },
     attachments: { put: (bytes, meta) => scoped.put(bytes, meta), get: (id) => scoped.get(id) },
   };

@@ -436,6 +436,8 @@ export interface StoredAttachment {
 
 /** Content-addressed attachment bytes. `delete` is by content id: only `reclaimOrphanedAttachments` should call it. */
 export interface AttachmentStore {
+  /** What survives a restart: `durable` bytes do, `inline` ones (process memory) do not. Absent means `inline`. */
+  readonly durability?: 'durable' | 'inline';
   put(bytes: Uint8Array, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
   /** Throws `AttachmentNotFoundError` when absent. */
   get(id: string): Promise<StoredAttachment>;
