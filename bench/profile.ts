@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   try {
     await benchBatchesSeed(sql, { prefix: 'prof', sessions, perSession, slotPolicy: 'exclusive', mergeKey: null });
     const rq = runQueue(ctx, 'profile');
-    const worker = createWorker({ store, handler: createAppendOneHandler(), settings: { redisUrl, queueName: 'profile', prefix: ctx.prefix }, concurrency: 16 });
+    const worker = createWorker({ store, handler: createAppendOneHandler(), settings: { redisUrl, queueName: 'profile', prefix: ctx.prefix }, concurrency: 16, allowInlineAttachments: true });
     let turns = 0;
     worker.events.on('turn_committed', () => void turns++);
     const running = worker.run();

@@ -112,6 +112,13 @@ export const queuedBatches = pgTable(
     attempts: integer('attempts').notNull().default(0),
     /** The last failure reason given to abandonClaim. */
     lastError: text('last_error'),
+    /**
+     * The claim id whose holder said it runs the claim's turn alone in its process
+     * (claim-alone.ts markClaimAlone): a takeover counts an interrupted attempt only when this
+     * equals claim_id (leases.ts). Cleared by that takeover; a stale value is inert, since every
+     * claim has a new claim id.
+     */
+    aloneClaimId: text('alone_claim_id'),
   },
   (t) => [
     index('queued_batches_session_seq_idx').on(t.sessionId, t.enqueueSeq),

@@ -25,7 +25,9 @@ export type TurnlaneErrorCode =
   | 'RATE_LIMITED'
   | 'TOO_MANY_SESSIONS'
   | 'SENSITIVITY_EXCEEDED'
-  | 'IDEMPOTENCY_KEY_REUSED';
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'NON_RETRYABLE'
+  | 'DURABILITY_MISMATCH';
 
 export abstract class TurnlaneError extends Error {
   abstract readonly code: TurnlaneErrorCode | string;
@@ -151,6 +153,23 @@ export class SensitivityExceededError extends TurnlaneError {
  */
 export class IdempotencyKeyReusedError extends TurnlaneError {
   readonly code = 'IDEMPOTENCY_KEY_REUSED';
+}
+
+/**
+ * Thrown by a turn handler: the turn cannot succeed however often it runs again (BullMQ's
+ * UnrecoverableError, Temporal's non-retryable failure). Its batches are dead-lettered at once,
+ * with `NonRetryableError: <message>` as the reason, instead of after `maxAttempts` runs.
+ * Policy refusals that no retry can change (BudgetExceededError, ToolNotAuthorizedError,
+ * SensitivityExceededError, AgentMismatchError) end a turn the same way
+ * (src/runtime/turn-failure.ts).
+ */
+export class NonRetryableError extends TurnlaneError {
+  readonly code = 'NON_RETRYABLE';
+}
+
+/** A worker was given stores of different durability (a durable store, attachments kept in memory). */
+export class DurabilityMismatchError extends TurnlaneError {
+  readonly code = 'DURABILITY_MISMATCH';
 }
 
 /** Describes a received value for an error message without echoing payload text. */

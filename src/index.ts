@@ -26,7 +26,7 @@ export { currentProcessLiveness, isProcessDead } from './store/liveness.js';
 export { createProducer } from './runtime/producer.js';
 export type { Producer, ProducerOptions, TurnInputRequest } from './runtime/producer.js';
 export { createWorker, defaultOwner } from './runtime/worker.js';
-export { toolPolicy } from './runtime/session-policy.js';
+export { allowAllTools, toolPolicy, type ToolPolicy } from './runtime/session-policy.js';
 export type { WorkerOptions, TurnWorker } from './runtime/worker.js';
 export { createBatchQueue, redisConnection, assertNoEviction, RedisEvictionPolicyError, DEFAULT_QUEUE_SETTINGS } from './runtime/bullmq.js';
 export type { BatchJobData, QueueSettings } from './runtime/bullmq.js';

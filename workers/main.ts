@@ -76,6 +76,7 @@ export async function runWorkerProcess(): Promise<void> {
     logger: log,
     owner: selectOwner(config),
     useTools: toolPolicy(store),
+    ...(config.WORKER_AGENT_ID ? { agentId: config.WORKER_AGENT_ID } : {}),
   });
   exitOnSignals(async () => {
     await worker.close();

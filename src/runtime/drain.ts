@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { AttachmentStore, ClaimNextResult, LeaseOwner, PersistedSessionRead, RuntimeStore, SessionLease } from '../store/contract.js';
+import type { UseToolsOptions } from '../store/policy-types.js';
 import { leaseFence } from '../store/drafts.js';
 import { Heartbeat, type Renewer } from './heartbeat.js';
 import type { TurnHandler } from './turn.js';
@@ -35,8 +36,10 @@ export interface DrainOptions {
   shutdown: AbortSignal;
   /** Fires after the shutdown grace period: unfinished turns are abandoned. */
   hardStop: AbortSignal;
-  /** Session policy hook for `turn.tools.use`. */
-  useTools(sessionId: string, names: string[]): Promise<void>;
+  /** Session policy hook for `turn.tools.use`: the worker's agent id and the tools' declared sensitivity come along. */
+  useTools(sessionId: string, names: string[], options: UseToolsOptions): Promise<void>;
+  /** The agent this worker runs (WorkerOptions.agentId), stated with every tool call. */
+  agentId?: string;
   events: RuntimeEvents;
   log: Logger;
   /** The process's heartbeat (one renewal statement per interval for all its sessions); absent, the drain renews alone. */

@@ -37,9 +37,22 @@ export function admitToGate(options: DrainOptions, gate: TurnGate, heartbeat: He
         if (again) heartbeat.addClaim(again);
         return again !== null;
       },
+      markAlone: () => markClaimsAlone(options, heartbeat),
       log,
     },
     ticket,
     mode,
   );
+}
+
+/**
+ * Marks every claim the turn holds alone (src/store/contract.ts markClaimAlone). Also used without
+ * a turn gate (isolateSuspects: false) for suspects, which then are not alone: otherwise an input
+ * that ends its process would never be charged and would crash-loop forever.
+ */
+export async function markClaimsAlone(options: DrainOptions, heartbeat: Heartbeat): Promise<boolean> {
+  for (const claim of heartbeat.currentClaims()) {
+    if (!(await options.store.queue.markClaimAlone(claim))) return false;
+  }
+  return true;
 }

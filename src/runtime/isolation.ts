@@ -182,6 +182,11 @@ export interface AdmissionHooks {
   letGo(): Promise<boolean>;
   /** Claims the same batches again under the session lease; false when they cannot be claimed as they were. */
   takeBack(): Promise<boolean>;
+  /**
+   * Tells the store the turn's claims now run alone in this process (`queue.markClaimAlone`), so
+   * this process's death is charged to them and to nobody else; false when a claim is gone.
+   */
+  markAlone(): Promise<boolean>;
   log: Logger;
 }
 
@@ -198,7 +203,7 @@ export async function admitTurn(gate: TurnGate, claim: ClaimFailures, hooks: Adm
   if (mode === 'alone') hooks.log.info({ suspects, gate: gate.state }, 'suspect turn: its last attempt ended its process, so it runs alone');
   if (ticket && mode === 'shared') return ticket;
   const now = ticket ? gate.upgrade(ticket) : gate.tryEnter(mode);
-  if (now) return now;
+  if (now) return mode === 'alone' ? markedAlone(now, hooks) : now;
   let letGo: boolean;
   try {
     letGo = await hooks.letGo();
@@ -209,6 +214,17 @@ export async function admitTurn(gate: TurnGate, claim: ClaimFailures, hooks: Adm
   const exit = await gate.enter(mode, hooks.signal);
   try {
     if (letGo && !(await hooks.takeBack())) throw new TurnNotAdmittedError('the turn could not claim its batches again after waiting for a suspect turn');
+  } catch (err) {
+    exit();
+    throw err;
+  }
+  return mode === 'alone' ? markedAlone(exit, hooks) : exit;
+}
+
+/** An alone turn's claims are marked alone before its handler runs; the exit is given back if they cannot be. */
+async function markedAlone(exit: GateExit, hooks: AdmissionHooks): Promise<GateExit> {
+  try {
+    if (!(await hooks.markAlone())) throw new TurnNotAdmittedError('the turn\'s claim was gone before it could be marked alone');
   } catch (err) {
     exit();
     throw err;

@@ -6,23 +6,31 @@
 import type { Logger } from 'pino';
 import { SessionClosedError, SessionExpiredError, SessionNotFoundError } from '../errors.js';
 import type { QueuedWorkClaim, RuntimeStore } from '../store/contract.js';
+import type { UseToolsOptions } from '../store/policy-types.js';
 import { TurnAbortedError } from './turn.js';
 
+/** How a worker decides `turn.tools.use` (WorkerOptions.useTools). */
+export type ToolPolicy = (sessionId: string, names: string[], options?: UseToolsOptions) => Promise<void>;
+
 /**
- * `turn.tools.use` under the session's policy: `store.sessions.useTools`, all or nothing. A
- * session without a task-session record is an implicit session: it has no policy, so the call
- * succeeds and consumes nothing (docs/store-semantics.md, "Task sessions").
+ * `turn.tools.use` under the session's policy: `store.sessions.useTools`, all or nothing, with the
+ * worker's agent id and the tools' declared sensitivity. A session without a task-session record
+ * is an implicit session: it has no policy, so the call succeeds and consumes nothing
+ * (docs/store-semantics.md, "Task sessions"). A worker uses it unless given another policy.
  */
-export function toolPolicy(store: RuntimeStore): (sessionId: string, names: string[]) => Promise<void> {
-  return async (sessionId, names) => {
+export function toolPolicy(store: RuntimeStore): ToolPolicy {
+  return async (sessionId, names, options) => {
     try {
-      await store.sessions.useTools(sessionId, names);
+      await store.sessions.useTools(sessionId, names, options);
     } catch (err) {
       if (err instanceof SessionNotFoundError) return;
       throw err;
     }
   };
 }
+
+/** Allows every tool call and records none: a worker that must not enforce task sessions says so with this. */
+export const allowAllTools: ToolPolicy = async () => {};
 
 /** True when the session's task-session record says it is closed or expired (one primary-key read). */
 export async function sessionHasEnded(store: RuntimeStore, sessionId: string): Promise<boolean> {

@@ -12,10 +12,11 @@ import type { Heartbeat } from './heartbeat.js';
 import { buildTurnCommit } from './commit.js';
 import { TurnAbortedError, inputViews, turnIdFor, type TurnContext, type TurnResult } from './turn.js';
 import { isSessionEnded, sessionHasEnded } from './session-policy.js';
-import { interruptedByItsWorker, isSuspect, type GateExit } from './isolation.js';
-import { admitToGate } from './gate-admission.js';
+import { isSuspect, type GateExit } from './isolation.js';
+import { admitToGate, markClaimsAlone } from './gate-admission.js';
 import { SandboxStartError, TurnProcessExitedError } from './sandbox/pool.js';
 import { abandonAll, endTurnOfEndedSession, landCommit, type TurnRun } from './turn-end.js';
+import { attemptsAllowed } from './turn-failure.js';
 import type { DrainOptions } from './drain.js';
 
 export async function runTurn(
@@ -25,6 +26,25 @@ export async function runTurn(
   session: PersistedSessionRead | null,
   claim: QueuedWorkClaim,
   ticket: GateExit | undefined,
+): Promise<TurnRun> {
+  // An alone turn leaves the gate only once its claim is gone (committed or abandoned): its claim
+  // is marked alone, and a crash of another turn meanwhile would be charged to it.
+  const held: { exit?: GateExit } = {};
+  try {
+    return await runTurnInGate(options, heartbeat, leaseLost, session, claim, ticket, held);
+  } finally {
+    held.exit?.();
+  }
+}
+
+async function runTurnInGate(
+  options: DrainOptions,
+  heartbeat: Heartbeat,
+  leaseLost: AbortSignal,
+  session: PersistedSessionRead | null,
+  claim: QueuedWorkClaim,
+  ticket: GateExit | undefined,
+  held: { exit?: GateExit },
 ): Promise<TurnRun> {
   const { store } = options;
   const sessionId = claim.sessionId;
@@ -66,7 +86,7 @@ export async function runTurn(
       options.events.emit('checkpoint_delivery', { sessionId, turnId, claim: extra });
       return inputViews(extra, 'active_turn_checkpoint');
     },
-    tools: { use: (names) => options.useTools(sessionId, names) },
+    tools: { use: (names, declared) => options.useTools(sessionId, names, { ...(options.agentId ? { agentId: options.agentId } : {}), ...(declared?.sensitivity ? { sensitivity: declared.sensitivity } : {}) }) },
     usage: { record: (entry) => void usage.push(entry) },
     attachments: { put: (bytes, meta) => scoped.put(bytes, meta), get: (id) => scoped.get(id) },
   };
@@ -78,10 +98,11 @@ export async function runTurn(
   let result: TurnResult;
   try {
     // A suspect turn runs alone; a turn that has to wait lets its claim go meanwhile (src/runtime/isolation.ts).
-    // Sandboxed, only a turn interrupted by its worker's death runs alone: its own crash would end
-    // only its sandbox, but alone it is not charged again if the worker dies.
+    // Sandboxed, no turn runs alone: it cannot end its worker, and a worker's death is charged only
+    // to a turn that ran alone (markClaimAlone), so it is never charged to a sandboxed one.
     // A wait that ends without admission (shutdown, lease lost, batches gone) counts no attempt.
-    const alone = sandboxed ? interruptedByItsWorker(claim) : isSuspect(claim);
+    const alone = !sandboxed && isSuspect(claim);
+    if (alone && !options.isolation) await markClaimsAlone(options, heartbeat);
     const leaveGate = options.isolation
       ? await admitToGate(options, options.isolation, heartbeat, claim, alone ? 'alone' : 'shared', AbortSignal.any([signal, options.hardStop]), ticket, log).catch((err: unknown) => {
           throw leaseLost.aborted ? err : HARD_STOP;
@@ -90,7 +111,8 @@ export async function runTurn(
     try {
       result = await raceHardStop(handler(context), options.hardStop);
     } finally {
-      leaveGate?.();
+      if (alone) held.exit = leaveGate;
+      else leaveGate?.();
     }
   } catch (err) {
     // The store being out of reach (a checkpoint, a tool-policy call) or a sandbox process that
@@ -105,7 +127,8 @@ export async function runTurn(
     if (isSessionEnded(err)) return endTurnOfEndedSession(options, heartbeat, session, err);
     // A sandbox exit is recorded with the reason text the suspect rule reads (src/store/reasons.ts).
     const reason = err instanceof TurnProcessExitedError ? processExitedReason(err.message) : errorText(err);
-    const deadLetters = await abandonAll(options, heartbeat, { reason, maxAttempts: options.maxAttempts });
+    // A failure no retry can cure (NonRetryableError, a spent budget…) dead-letters at once.
+    const deadLetters = await abandonAll(options, heartbeat, { reason, maxAttempts: attemptsAllowed(err, options.maxAttempts) });
     log.warn({ err, deadLettered: deadLetters }, 'turn handler failed; its batches count a failed attempt');
     options.events.emit('turn_failed', { sessionId, turnId, batchIds, error: reason, deadLettered: deadLetters });
     return { outcome: 'failed', next: session, failure: { batchIds, reason } };

@@ -19,6 +19,7 @@ import type {
   StoredAttachment,
   TokenLedgerEntry,
 } from '../store/contract.js';
+import type { DataSensitivity } from '../store/policy-types.js';
 
 /** One payload item handed to a turn, with where it came from. */
 export interface TurnInputView {
@@ -50,8 +51,11 @@ export interface TurnContext {
   checkpoint(): Promise<TurnInputView[]>;
   /** Fires when the lease is lost or the worker shuts down; `signal.reason` says which. */
   signal: AbortSignal;
-  /** Session policy (budgets, whitelist, rate limit): all or nothing. */
-  tools: { use(names: string[]): Promise<void> };
+  /**
+   * Session policy (whitelist, sensitivity ceiling, budget, rate limit): all or nothing. The
+   * worker adds its agent id (WorkerOptions.agentId); `sensitivity` is what the tools declare.
+   */
+  tools: { use(names: string[], options?: ToolUseDeclaration): Promise<void> };
   usage: { record(entry: TokenLedgerEntry): void };
   attachments: {
     put(bytes: Uint8Array, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
@@ -119,4 +123,10 @@ export function inputViews(claim: QueuedWorkClaim, boundary: ClaimBoundary): Tur
 /** The turn id of a turn whose first claim is `claim`. */
 export function turnIdFor(claim: QueuedWorkClaim): string {
   return `turn:${claim.claimId}`;
+}
+
+/** What a turn declares about the tools it calls (src/store/policy-types.ts UseToolsOptions). */
+export interface ToolUseDeclaration {
+  /** The data sensitivity of the tools; above the session's ceiling is SensitivityExceededError. */
+  sensitivity?: DataSensitivity;
 }

@@ -27,6 +27,8 @@ import type { TurnHandler } from './turn.js';
 import { Renewer } from './heartbeat.js';
 import { processTurnGate } from './isolation.js';
 import { createSandbox } from './sandbox/pool.js';
+import { assertAttachmentDurability } from './attachment-durability.js';
+import { toolPolicy, type ToolPolicy } from './session-policy.js';
 
 /** How many completed batch ids a worker remembers for their jobs (about 40 bytes each). */
 const COMPLETED_MEMORY = 10_000;
@@ -76,10 +78,21 @@ export interface WorkerOptions {
   rescueIntervalMs?: number;
   /** Reconciler period; 0 disables it in this process. Default 5,000 ms. */
   reconcileIntervalMs?: number;
-  /** Content store for `turn.attachments`. Default: in-memory (pass a Postgres one in production). */
+  /**
+   * Content store for `turn.attachments`. Default: in-memory, which a durable `store` refuses
+   * (DurabilityMismatchError when the worker is created) unless `allowInlineAttachments`.
+   */
   attachments?: AttachmentStore;
-  /** Session policy for `turn.tools.use`. Default: allow every tool. */
-  useTools?(sessionId: string, names: string[]): Promise<void>;
+  /** Accept attachments that vanish on restart beside a durable store (tests, benchmarks). Default false. */
+  allowInlineAttachments?: boolean;
+  /**
+   * Session policy for `turn.tools.use`. Default: the store's task sessions (`toolPolicy(store)`:
+   * whitelist, sensitivity ceiling, budget, rate limit; implicit sessions allow every tool).
+   * `allowAllTools` turns enforcement off.
+   */
+  useTools?: ToolPolicy;
+  /** The agent this worker runs: stated with every tool call, so a task session of another agent refuses it (AgentMismatchError). Default: none stated. */
+  agentId?: string;
   /** This process as a lease owner. Default: host:pid with a random incarnation and /proc liveness. */
   owner?: LeaseOwner;
   logger?: Logger;
@@ -115,7 +128,8 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   // slot and gate wait, more than Node's default warning threshold of 10.
   setMaxListeners(0, shutdown.signal, hardStop.signal);
   const attachments = options.attachments ?? createInMemoryAttachmentStore();
-  const useTools = options.useTools ?? (async () => {});
+  assertAttachmentDurability(store, attachments, options.allowInlineAttachments === true);
+  const useTools = options.useTools ?? toolPolicy(store);
   const sandbox = options.sandbox ? createSandbox({ ...options.sandbox, maxIdle: options.sandbox.maxIdle ?? options.concurrency ?? 16, log }) : undefined;
   /**
    * Batches this process's drains completed lately: their jobs finish without a statement. Bounded
@@ -173,6 +187,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       shutdown: shutdown.signal,
       hardStop: hardStop.signal,
       useTools,
+      ...(options.agentId ? { agentId: options.agentId } : {}),
       events,
       log,
       onClaim,

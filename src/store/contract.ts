@@ -147,7 +147,7 @@ export interface QueuedWorkBatch {
  * a suspect (a batch whose last turn died with its worker) and run it alone (src/runtime/isolation.ts).
  */
 export interface ClaimedBatch extends QueuedWorkBatch {
-  /** Failed turn attempts counted on the batch: thrown turns and turns interrupted by their holder's takeover. 0 on a fresh batch. */
+  /** Failed turn attempts counted on the batch: thrown turns, and turns that ran alone (`markClaimAlone`) interrupted by their holder's takeover. 0 on a fresh batch. */
   attempts: number;
   /** The last failure's text (`INTERRUPTED_TURN` of src/store/reasons.ts after a takeover); null before any. */
   lastError: string | null;
@@ -220,8 +220,9 @@ export interface ClaimReadyRequest {
   /**
    * When given, the session's unheld queued batches whose failed attempts reached it are
    * dead-lettered, with their last error, in the same transaction before the selection. Attempts
-   * count failed turns (`abandonClaim` with a failure) and interrupted ones (a claim that died with
-   * its holder's takeover), so a turn that keeps killing its worker ends as a dead letter too.
+   * count failed turns (`abandonClaim` with a failure) and interrupted ones (a claim marked alone
+   * that died with its holder's takeover), so a turn that keeps killing its worker ends as a dead
+   * letter too.
    */
   maxAttempts?: number;
 }
@@ -463,6 +464,8 @@ export interface StoredAttachment {
 
 /** Content-addressed attachment bytes. `delete` is by content id: only `reclaimOrphanedAttachments` should call it. */
 export interface AttachmentStore {
+  /** What survives a restart: `durable` bytes do, `inline` ones (process memory) do not. Absent means `inline`. */
+  readonly durability?: 'durable' | 'inline';
   put(bytes: Uint8Array, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
   /** Throws `AttachmentNotFoundError` when absent. */
   get(id: string): Promise<StoredAttachment>;
@@ -534,6 +537,13 @@ export interface RuntimeStore {
      * `failure.maxAttempts`; returns the dead letters made (empty without `failure`).
      */
     abandonClaim(claim: QueuedWorkClaim, failure?: ClaimFailure): Promise<DeadLetter[]>;
+    /**
+     * The holder runs the claim's turn alone in its process (no other claim in flight there): if
+     * the holder is taken over before the claim ends, its batches count an interrupted attempt.
+     * A takeover counts nothing on claims not so marked (it only marks them interrupted). True
+     * when the claim, live, still held every batch; false otherwise.
+     */
+    markClaimAlone(claim: QueuedWorkClaim): Promise<boolean>;
     cancel(sessionId: string, batchId: string): Promise<QueuedWorkBatch | null>;
     /** The batch while it is in the queue (held or not); null once it left (completed, cancelled, dead-lettered) or never existed. */
     get(batchId: string): Promise<QueuedWorkBatch | null>;

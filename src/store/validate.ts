@@ -406,3 +406,14 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, field:
     issues: result.error.issues.map((i) => ({ path: i.path.map(String), message: i.message, code: i.code })),
   });
 }
+
+/** A claim as the runtime hands it back (markClaimAlone): session, claim id, token and batch ids. */
+export function assertClaimRef(claim: unknown, field = 'claim'): asserts claim is QueuedWorkClaim {
+  if (typeof claim !== 'object' || claim === null) throw InvalidInputError.field(field, 'a queued-work claim', describeValue(claim));
+  const c = claim as Partial<QueuedWorkClaim>;
+  assertSessionId(c.sessionId, `${field}.sessionId`);
+  assertId(c.claimId, `${field}.claimId`);
+  if (typeof c.claimToken !== 'string') throw InvalidInputError.field(`${field}.claimToken`, 'a string', describeValue(c.claimToken));
+  if (!Array.isArray(c.batches) || c.batches.length === 0) throw InvalidInputError.field(`${field}.batches`, 'a non-empty array of batches', describeValue(c.batches));
+  c.batches.forEach((b, i) => assertId((b as { batchId?: unknown } | null)?.batchId, `${field}.batches[${i}].batchId`));
+}

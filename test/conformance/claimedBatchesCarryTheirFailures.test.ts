@@ -27,7 +27,9 @@ conformance('claimedBatchesCarryTheirFailures', async (store) => {
   const failed = await claimAs('b');
   expect(failed.claim.batches.map((b) => [b.attempts, b.lastError])).toEqual([[1, 'Error: boom']]);
 
-  // The holder dies mid-turn: the takeover counts an interruption, the successor's claim shows it.
+  // The holder, running the turn alone, dies mid-turn: the takeover counts an interruption, the
+  // successor's claim shows it.
+  expect(await store.queue.markClaimAlone(failed.claim)).toBe(true);
   store.clock.advance(TTL_MS);
   const interrupted = await claimAs('c');
   expect(interrupted.claim.batches.map((b) => [b.attempts, b.lastError])).toEqual([[2, INTERRUPTED_TURN]]);

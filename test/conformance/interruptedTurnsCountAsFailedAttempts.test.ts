@@ -7,9 +7,10 @@ import { batchIds, claimLeaseForTest, testOwner } from './support.js';
 const TTL_MS = 1_000;
 
 // Beyond the seed. A turn that kills its worker never throws, so only the takeover can tell it
-// failed: each claim that dies with its holder's takeover counts an attempt on its batches, and a
-// claimReady given maxAttempts dead-letters the exhausted ones (with their last error) before it
-// selects, so the session moves on instead of crash-looping forever.
+// failed: each claim marked alone (its turn ran with no other claim in its process) that dies with
+// its holder's takeover counts an attempt on its batches, and a claimReady given maxAttempts
+// dead-letters the exhausted ones (with their last error) before it selects, so the session moves
+// on instead of crash-looping forever. (Unmarked claims: takeoverChargesOnlyClaimsMarkedAlone.)
 conformance('interruptedTurnsCountAsFailedAttempts', async (store) => {
   const poison = await store.queue.enqueue(turnInputDraft('root', 'kills its worker', 'after_current_turn_commit', 'exclusive'));
   const next = await store.queue.enqueue(turnInputDraft('root', 'fine', 'after_current_turn_commit', 'exclusive'));
@@ -19,6 +20,7 @@ conformance('interruptedTurnsCountAsFailedAttempts', async (store) => {
     const lease = await claimLeaseForTest(store, 'root', owner, TTL_MS);
     const claim = await store.queue.claimReady({ sessionId: 'root', fence: leaseFence(lease), owner, boundary: 'idle', ttlMs: TTL_MS, maxBatches: 1, maxAttempts: 2 });
     expect(batchIds(claim!.batches)).toEqual([poison.batchId]);
+    expect(await store.queue.markClaimAlone(claim!)).toBe(true);
     // The worker dies: nobody abandons the claim or releases the lease.
     store.clock.advance(TTL_MS);
   }

@@ -5,10 +5,11 @@
  * other sessions' slow turns (one worker with slots for all of them: with two, the poison could
  * land on the worker whose slots held none of them). In each TURN_SANDBOX mode it is dead-lettered after MAX_ATTEMPTS
  * while every other batch completes:
- * - `off`: its first crash ends the worker and interrupts the others once; from then on it runs
- *   alone (src/runtime/isolation.ts) and ends the worker twice more;
- * - `suspects`: its first crash ends the worker; from then on it runs in a sandbox process
- *   (src/runtime/sandbox/pool.ts), which is all it ends;
+ * - `off`: its first crash ends the worker and interrupts the others, charging nobody (nobody ran
+ *   alone); from then on it runs alone (src/runtime/isolation.ts), each crash charged to it, and
+ *   ends the worker three times more;
+ * - `suspects`: its first crash ends the worker, charging nobody; from then on it runs in a
+ *   sandbox process (src/runtime/sandbox/pool.ts), which is all it ends;
  * - `all`: every turn runs in a sandbox process: no worker ever ends, nobody else is interrupted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,7 +43,7 @@ interface Outcome {
   reason: string;
   attempts: number;
   workerCrashes: number;
-  /** Per committed innocent turn: how many times its batches had been interrupted before. */
+  /** Per batch of each committed innocent turn: the failed attempts counted on it before (the demo agent never throws, so only charged interruptions). */
   interruptions: number[];
 }
 
@@ -63,7 +64,7 @@ async function poisonRun(mode: 'off' | 'suspects' | 'all'): Promise<Outcome> {
   await waitFor(async () => (await Promise.all(innocent.map((s) => f.store.leases.get(s)))).every((l) => Boolean(l?.leaseToken)), 10_000, 'every slow session to be leased');
   const poison = await f.producer.enqueueTurnInput({ sessionId: 'poison', text: 'please !exit' });
 
-  await waitFor(() => queueIsEmpty(f.store, [...innocent, 'poison']), 60_000, 'every queue to drain');
+  await waitFor(() => queueIsEmpty(f.store, [...innocent, 'poison']), 180_000, 'every queue to drain');
   supervising = false;
   await supervisor;
 
@@ -76,29 +77,27 @@ async function poisonRun(mode: 'off' | 'suspects' | 'all'): Promise<Outcome> {
     expect(users).toEqual([`${s}/m0`, `${s}/m1`]);
   }
   // A worker that exits can take its last reports with it (IPC is not flushed by process.exit).
-  // The demo agent never throws, so an innocent turn's attempts are interruptions.
+  // The demo agent never throws, so an innocent turn's attempts are charged interruptions.
   const interruptions = workers.flatMap((w) => w.messages).flatMap((m) => (m.type === 'turn' && innocent.includes(m.sessionId) ? m.attempts : []));
   expect(interruptions.length).toBeGreaterThan(innocent.length);
   return { reason: letters[0]!.reason, attempts: letters[0]!.attempts, workerCrashes: workers.filter((w) => w.child.exitCode === 86).length, interruptions };
 }
 
 describe('a poison input that exits its process', () => {
-  it('TURN_SANDBOX=off: ends its worker MAX_ATTEMPTS times, running alone after the first; the others are interrupted at most once', async () => {
+  it('TURN_SANDBOX=off: ends its worker MAX_ATTEMPTS + 1 times, charged only while it ran alone; the others are never charged', async () => {
     const run = await poisonRun('off');
-    expect([run.attempts, run.reason, run.workerCrashes]).toEqual([3, INTERRUPTED_TURN, 3]);
-    // The poison did share a worker with slow turns: its first crash interrupted some of them once, and none more than once.
-    expect(run.interruptions.filter((n) => n === 1).length).toBeGreaterThan(0);
-    expect(run.interruptions.filter((n) => n > 1)).toEqual([]);
-  }, 120_000);
+    expect([run.attempts, run.reason, run.workerCrashes]).toEqual([3, INTERRUPTED_TURN, 4]);
+    // Its first crash ran shared: it interrupted slow turns but charged none of them (nor itself).
+    expect(run.interruptions.filter((n) => n > 0)).toEqual([]);
+  }, 240_000);
 
-  it('TURN_SANDBOX=suspects: ends its worker once, then only its sandbox process; the others are interrupted at most once', async () => {
+  it('TURN_SANDBOX=suspects: ends its worker once, then only its sandbox process; the others are never charged', async () => {
     const run = await poisonRun('suspects');
     expect(run.attempts).toBe(3);
     expect(run.reason).toMatch(new RegExp(`^${PROCESS_EXITED} .*exited with code 86`));
     expect(run.workerCrashes).toBe(1);
-    expect(run.interruptions.filter((n) => n === 1).length).toBeGreaterThan(0);
-    expect(run.interruptions.filter((n) => n > 1)).toEqual([]);
-  }, 120_000);
+    expect(run.interruptions.filter((n) => n > 0)).toEqual([]);
+  }, 240_000);
 
   it('TURN_SANDBOX=all: ends only sandbox processes; no worker ends and no other turn is interrupted', async () => {
     const run = await poisonRun('all');
@@ -106,5 +105,5 @@ describe('a poison input that exits its process', () => {
     expect(run.reason).toMatch(new RegExp(`^${PROCESS_EXITED} .*exited with code 86`));
     expect(run.workerCrashes).toBe(0);
     expect(run.interruptions.filter((n) => n > 0)).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });

@@ -143,6 +143,7 @@ describe('admitTurn', () => {
       signal: new AbortController().signal,
       letGo: async () => (calls.push('letGo'), true),
       takeBack: async () => (calls.push('takeBack'), true),
+      markAlone: async () => (calls.push('markAlone'), true),
       log: silentLogger(),
       ...overrides,
     };
@@ -164,8 +165,15 @@ describe('admitTurn', () => {
     exit();
     const alone = await admitTurn(gate, interrupted, h);
     expect(gate.state.alone).toBe(true);
-    expect(h.calls).toEqual([]);
+    // A suspect's claims are marked alone: its process's death is charged to it only.
+    expect(h.calls).toEqual(['markAlone']);
     alone();
+  });
+
+  it("fails and leaves the gate when a suspect's claims cannot be marked alone", async () => {
+    const gate = new TurnGate();
+    await expect(admitTurn(gate, interrupted, hooks({ markAlone: async () => false }))).rejects.toBeInstanceOf(TurnNotAdmittedError);
+    expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
   });
 
   it('lets the claims go before waiting and takes them back once admitted', async () => {
@@ -177,7 +185,7 @@ describe('admitTurn', () => {
     expect(h.calls).toEqual(['letGo']);
     running();
     const exit = await admitted;
-    expect(h.calls).toEqual(['letGo', 'takeBack']);
+    expect(h.calls).toEqual(['letGo', 'takeBack', 'markAlone']);
     expect(gate.state.alone).toBe(true);
     exit();
   });
@@ -201,7 +209,7 @@ describe('admitTurn', () => {
     ticket();
     const alone = await admitTurn(gate, interrupted, h, gate.tryEnter('shared')!);
     expect(gate.state).toMatchObject({ shared: 0, alone: true });
-    expect(h.calls).toEqual([]);
+    expect(h.calls).toEqual(['markAlone']);
     alone();
   });
 
@@ -285,15 +293,18 @@ describe('the drain loop and the gate', () => {
   });
 
   it.each([
-    ['interrupted by its worker', INTERRUPTED_TURN, true],
-    ['ended its sandbox', processExitedReason("the turn's sandbox process exited with code 86 during the turn"), false],
-  ])('sandboxed, runs alone only a turn whose last attempt was %s', async (_, lastError, alone) => {
+    ['interrupted by its worker', INTERRUPTED_TURN, 'all', false],
+    ['ended its sandbox', processExitedReason("the turn's sandbox process exited with code 86 during the turn"), 'all', false],
+    ['interrupted by its worker', INTERRUPTED_TURN, 'off', true],
+  ] as const)('a suspect whose last attempt %s, sandbox %s: runs alone and is marked alone: %s', async (_, lastError, sandbox, alone) => {
     const inner = createInMemoryStore();
+    const marked: string[] = [];
     // The batch's last failure as the claim reports it (the reference store's takeover path is not needed for that).
     const store: RuntimeStore = {
       ...inner,
       queue: {
         ...inner.queue,
+        markClaimAlone: (c) => (marked.push(c.claimId), inner.queue.markClaimAlone(c)),
         claimNext: async (req) => {
           const result = await inner.queue.claimNext(req);
           return result.claim ? { ...result, claim: { ...result.claim, batches: result.claim.batches.map((b) => ({ ...b, lastError })) } } : result;
@@ -304,17 +315,48 @@ describe('the drain loop and the gate', () => {
     const lease = await leased(store, 's');
     const gate = new TurnGate();
     const seen: boolean[] = [];
+    const inProcess = async () => (seen.push(gate.state.alone), { append: [] });
     const report = await drainForTest(
       store,
       owner,
       lease,
-      async () => {
-        throw new Error('a sandboxed turn must not run in this process');
-      },
-      { leaseTtlMs: TTL, isolation: gate, sandbox: { turns: 'all', handler: async () => (seen.push(gate.state.alone), { append: [] }) } },
+      sandbox === 'off'
+        ? inProcess
+        : async () => {
+            throw new Error('a sandboxed turn must not run in this process');
+          },
+      { leaseTtlMs: TTL, isolation: gate, ...(sandbox === 'off' ? {} : { sandbox: { turns: sandbox, handler: inProcess } }) },
     );
     expect(report.committed).toBe(1);
+    // A sandboxed turn cannot end its worker: it never runs alone, and its worker's death is never charged to it.
     expect(seen).toEqual([alone]);
+    expect(marked.length).toBe(alone ? 1 : 0);
+    expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
+  });
+
+  it('keeps a suspect alone in the gate until its commit has landed, a shared turn only while its handler runs', async () => {
+    const inner = createInMemoryStore();
+    const atCommit: boolean[] = [];
+    const gate = new TurnGate();
+    const store: RuntimeStore = {
+      ...inner,
+      queue: {
+        ...inner.queue,
+        claimNext: async (req) => {
+          const result = await inner.queue.claimNext(req);
+          const lastError = req.sessionId === 'suspect' ? INTERRUPTED_TURN : null;
+          return result.claim ? { ...result, claim: { ...result.claim, batches: result.claim.batches.map((b) => ({ ...b, lastError })) } } : result;
+        },
+      },
+      sessions: { ...inner.sessions, commit: (c) => (atCommit.push(gate.state.alone), inner.sessions.commit(c)) },
+    };
+    for (const s of ['suspect', 'fresh']) {
+      await store.queue.enqueue(turnInputDraft(s, 'hello', 'after_current_turn_commit', 'exclusive'));
+      const report = await drainWith(store, await leased(store, s), gate, async () => ({ append: [] }));
+      expect(report.committed).toBe(1);
+    }
+    // While the suspect's commit is in flight its claim is still marked alone: a crash of another turn then would be charged to it.
+    expect(atCommit).toEqual([true, false]);
     expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
   });
 

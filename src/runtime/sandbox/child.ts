@@ -54,7 +54,7 @@ function contextFor(turn: SandboxTurn, signal: AbortSignal): TurnContext {
     signal,
     log: log.child(turn.logBindings),
     checkpoint: () => call({ op: 'checkpoint' }) as ReturnType<TurnContext['checkpoint']>,
-    tools: { use: async (names) => void (await call({ op: 'tools.use', names })) },
+    tools: { use: async (names, declared) => void (await call({ op: 'tools.use', names, ...(declared ? { declared } : {}) })) },
     usage: { record: (entry) => send({ type: 'usage', entry }) },
     attachments: {
       put: (bytes, meta) => call({ op: 'attachments.put', bytes, meta }) as ReturnType<TurnContext['attachments']['put']>,

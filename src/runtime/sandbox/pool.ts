@@ -244,7 +244,7 @@ function serve(context: TurnContext, call: SandboxCall): Promise<unknown> {
     case 'checkpoint':
       return context.checkpoint();
     case 'tools.use':
-      return context.tools.use(call.names);
+      return context.tools.use(call.names, call.declared);
     case 'attachments.put':
       return context.attachments.put(call.bytes, call.meta);
     case 'attachments.get':

@@ -4,7 +4,7 @@
  * cross as Uint8Array.
  */
 import type { PersistedSessionRead, AttachmentCreateMeta, TokenLedgerEntry } from '../../store/contract.js';
-import type { TurnInputView, TurnResult } from '../turn.js';
+import type { ToolUseDeclaration, TurnInputView, TurnResult } from '../turn.js';
 
 /** What the handler sees of its turn, as data. */
 export interface SandboxTurn {
@@ -30,7 +30,7 @@ export interface WireError {
 /** The turn context calls the sandbox makes back to the worker. */
 export type SandboxCall =
   | { op: 'checkpoint' }
-  | { op: 'tools.use'; names: string[] }
+  | { op: 'tools.use'; names: string[]; declared?: ToolUseDeclaration }
   | { op: 'attachments.put'; bytes: Uint8Array; meta: AttachmentCreateMeta }
   | { op: 'attachments.get'; id: string };
 

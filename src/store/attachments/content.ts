@@ -25,6 +25,7 @@ export function attachmentRef(bytes: Uint8Array, meta: AttachmentCreateMeta): At
 }
 
 class InMemoryAttachmentStore implements AttachmentStore {
+  readonly durability = 'inline';
   readonly #objects = new Map<string, StoredAttachment>();
 
   async put(bytes: Uint8Array, meta: AttachmentCreateMeta): Promise<AttachmentRef> {

@@ -14,6 +14,7 @@ import {
   manifestRecordIntent,
 } from './attachments.js';
 import { claimAbandon, claimByBatchIds, claimLeadingSessionCommand, claimNext, claimReady, claimRenew } from './claims.js';
+import { claimMarkAlone } from './claim-alone.js';
 import { sessionCommit } from './commits.js';
 import { queueDeadLetter, queueListDeadLetters, queueRequeueDeadLetter } from './dead-letters.js';
 import { leaseGet, leaseListLiveOnHost, leaseReclaim, leaseRelease, leaseRenew, leaseTransfer, leaseTryClaim } from './leases.js';
@@ -80,6 +81,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       claimNext: async (req) => claimNext(state, req),
       renewClaim: async (claim, ttlMs) => claimRenew(state, claim, ttlMs),
       abandonClaim: async (claim, failure) => claimAbandon(state, claim, failure),
+      markClaimAlone: async (claim) => claimMarkAlone(state, claim),
       cancel: async (sessionId, batchId) => queueCancel(state, sessionId, batchId),
       get: async (batchId) => queueGet(state, batchId),
       scan: async (req) => queueScan(state, req),

@@ -63,14 +63,15 @@ function acquire(state: MemoryState, sessionId: string, owner: LeaseOwner, ttlMs
 }
 
 /**
- * Clears the claims `owner` holds on the session's batches and counts an interrupted attempt on
- * each (their turn never reached a commit or an abandon); claim counters stay.
+ * Clears the claims `owner` holds on the session's batches and marks each batch interrupted (their
+ * turn never reached a commit or an abandon); only a claim marked alone counts an attempt. Claim
+ * counters stay.
  */
 function dropClaimsOf(state: MemoryState, sessionId: string, owner: LeaseOwner): void {
   for (const row of state.batches.values()) {
     if (row.batch.sessionId === sessionId && row.claim && sameIdentity(row.claim.owner, owner)) {
+      if (row.claim.alone) row.attempts += 1;
       row.claim = null;
-      row.attempts += 1;
       row.lastError = INTERRUPTED_TURN;
     }
   }

@@ -39,6 +39,8 @@ export interface ClaimStamp {
   owner: LeaseOwner;
   claimedAtMs: number;
   expiresAtMs: number;
+  /** Set by markClaimAlone: its holder runs the claim's turn alone, so a takeover counts an interrupted attempt. */
+  alone?: boolean;
 }
 
 /** A batch while it is in the queue. Deleted by completion (commit), cancel and dead-lettering. */

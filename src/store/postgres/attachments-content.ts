@@ -38,6 +38,7 @@ export interface PostgresAttachmentStore extends AttachmentStore {
 export function createPostgresAttachmentStore(options: { databaseUrl: string; maxConnections?: number }): PostgresAttachmentStore {
   const sql = createSqlClient(options.databaseUrl, { maxConnections: options.maxConnections ?? 4 });
   return {
+    durability: 'durable',
     async put(bytes, meta) {
       const ref = attachmentRef(bytes, meta);
       await runStatement(

@@ -26,6 +26,7 @@ export interface BatchRow {
   claim_count: number;
   attempts: number;
   last_error: string | null;
+  alone_claim_id?: string | null;
 }
 
 export function batchFromRow(row: BatchRow, status: QueuedWorkBatchStatus = 'queued'): QueuedWorkBatch {

@@ -7,6 +7,7 @@ import type { Limits, RuntimeStore } from '../contract.js';
 import { assertNonNegativeInteger, resolveLimits } from '../validate.js';
 import { createManifest } from './attachments.js';
 import { batchClaimByIds, batchClaimLeadingCommand, batchClaimNext, batchClaimReady, claimAbandon, claimRenew } from './claims.js';
+import { claimMarkAlone } from './claim-alone.js';
 import { StoreClock } from './clock.js';
 import { sessionCommit } from './commits.js';
 import type { PgContext } from './context.js';
@@ -98,6 +99,7 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       claimNext: (req) => batchClaimNext(ctx, req),
       renewClaim: (claim, ttlMs) => claimRenew(ctx, claim, ttlMs),
       abandonClaim: (claim, failure) => claimAbandon(ctx, claim, failure),
+      markClaimAlone: (claim) => claimMarkAlone(ctx, claim),
       cancel: (sessionId, batchId) => batchCancel(ctx, sessionId, batchId),
       get: (batchId) => batchGet(ctx, batchId),
       scan: (req) => batchScan(ctx, req),

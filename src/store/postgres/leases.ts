@@ -113,13 +113,17 @@ async function leaseUpsert(db: Db, ctx: PgContext, sessionId: string, owner: Lea
  * Drops the claims of a holder that is being taken over without having released (its lease
  * expired, it was provably dead, or it handed the session over): its fence is stale, so those
  * claims can never be completed, and while held they would hide the queue head from the new
- * holder, who would then run later input first. Each dropped claim counts an interrupted attempt
- * on its batch (a turn that kills its worker must end as a dead letter). Used inside a statement whose CTEs `prev` (the
- * lease row before) and `up` (after) exist. Claim counters stay, so re-claims fence higher.
+ * holder, who would then run later input first. Each dropped claim's batch is marked interrupted
+ * (last_error INTERRUPTED_TURN: a suspect); only a claim its holder marked alone
+ * (markClaimAlone, claim-alone.ts) counts an attempt, since only then was the holder's death
+ * provably its turn's doing (a turn that kills its worker must still end as a dead letter).
+ * Used inside a statement whose CTEs `prev` (the lease row before) and `up` (after) exist. Claim
+ * counters stay, so re-claims fence higher.
  */
 function claimsOfPreviousHolderDrop(db: Db, sessionId: string): Fragment {
   return db`update queued_batches b set claim_id = null, claim_token = null, claim_owner = null, claimed_at_ms = null,
-      claim_expires_at_ms = null, attempts = b.attempts + 1, last_error = ${INTERRUPTED_TURN}
+      claim_expires_at_ms = null, attempts = b.attempts + (case when b.alone_claim_id = b.claim_id then 1 else 0 end),
+      alone_claim_id = null, last_error = ${INTERRUPTED_TURN}
     from prev, up
     where b.session_id = ${sessionId} and prev.lease_token is not null and up.fencing_token > prev.fencing_token
       and b.claim_token is not null and b.claim_owner->>'ownerId' = prev.owner_id

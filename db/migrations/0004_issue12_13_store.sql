@@ -1,4 +1,5 @@
 ALTER TABLE "session_leases" DROP CONSTRAINT "session_leases_fencing_positive";--> statement-breakpoint
+ALTER TABLE "queued_batches" ADD COLUMN "alone_claim_id" text;--> statement-breakpoint
 ALTER TABLE "session_leases" ADD COLUMN "enqueue_mark" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "source_keys" ADD COLUMN "request_hash" text;--> statement-breakpoint
 ALTER TABLE "task_sessions" ADD COLUMN "removed_at_ms" bigint;--> statement-breakpoint
