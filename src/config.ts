@@ -4,9 +4,6 @@
  */
 import { z } from 'zod';
 
-/** Where turn handlers run unless TURN_SANDBOX says otherwise (below). */
-export const DEFAULT_TURN_SANDBOX = 'suspects';
-
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const hexList = () =>
   z
@@ -51,11 +48,10 @@ const schema = z.object({
     .transform((v) => v === '1'),
   /**
    * Where turn handlers run (src/runtime/sandbox/pool.ts): `off` in the worker process; `suspects`
-   * (default) runs a turn whose last attempt ended its process in a sandbox process of its own;
-   * `all` runs every turn in a sandbox process, so a handler that ends its process never ends the
-   * worker. Why `suspects` is the default: README, "Failures and recovery".
+   * runs a turn whose last attempt died with its worker in a sandbox process of its own; `all`
+   * runs every turn in a sandbox process, so a handler that ends its process never ends the worker.
    */
-  TURN_SANDBOX: z.enum(['off', 'suspects', 'all']).default(DEFAULT_TURN_SANDBOX),
+  TURN_SANDBOX: z.enum(['off', 'suspects', 'all']).default('off'),
   /** The agent this worker runs, stated with every tool call (a task session of another agent refuses it); empty: none stated. */
   WORKER_AGENT_ID: z.string().default(''),
   /** Grace for turns in flight on SIGTERM (ms). */

@@ -5,12 +5,11 @@
  * a clean phase of the same size first, after a short warm-up that is not measured). Workers that
  * exit are started again.
  *
- * Workers run with the default TURN_SANDBOX (`suspects`, src/config.ts): the first crash of each
- * exiting input ends its worker, charging nobody; from then on it runs in a sandbox process
- * (src/runtime/sandbox/pool.ts) and ends only that. `TURN_SANDBOX=all npm run chaos -- --only
- * poison` measures another mode (chaos results keep the mode).
+ * Workers run with TURN_SANDBOX=all (src/runtime/sandbox/pool.ts), the setting for handlers that
+ * may end their process: an exiting input then ends only its sandbox process and fails alone.
+ * `TURN_SANDBOX=suspects npm run chaos -- --only poison` measures the default instead (the first
+ * crash of each such input ends its worker; chaos results keep the mode).
  */
-import { DEFAULT_TURN_SANDBOX } from '../../src/config.js';
 import { sleep, type ChaosWorld } from '../harness.js';
 import type { Scenario } from './types.js';
 
@@ -23,7 +22,7 @@ async function phase(world: ChaosWorld, sessions: string[], perSession: number, 
 
 export const poison: Scenario = {
   name: 'poison',
-  env: { MAX_ATTEMPTS: '3', TURN_SANDBOX: process.env.TURN_SANDBOX ?? DEFAULT_TURN_SANDBOX },
+  env: { MAX_ATTEMPTS: '3', TURN_SANDBOX: process.env.TURN_SANDBOX ?? 'all' },
   async run(world: ChaosWorld, smoke: boolean) {
     const count = smoke ? 30 : 100;
     const perSession = 10;
