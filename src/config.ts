@@ -68,6 +68,20 @@ const schema = z.object({
   HTTP_PORT: int(8080, 0),
   /** API server: largest request body in bytes (a batch is at most 256 KiB of payload JSON). */
   HTTP_BODY_LIMIT_BYTES: int(1_048_576, 1024),
+  /** API server: open event streams per caller (API key or operator); more answer 429 TOO_MANY_STREAMS. */
+  EVENT_STREAMS_PER_CALLER: int(32, 1),
+  /** API server: open event streams per server process; more answer 429 TOO_MANY_STREAMS. */
+  EVENT_STREAMS_PER_SERVER: int(512, 1),
+  /**
+   * API server: ms a client has to send a whole request (headers and body); slower ones are
+   * answered 408 and closed. 30 s: a 1 MiB body needs only 35 KB/s; 1,000 connections trickling a
+   * body were all held with no limit (issue 14).
+   */
+  HTTP_REQUEST_TIMEOUT_MS: int(30_000, 1000),
+  /** API server: ms an idle keep-alive connection stays open between requests. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
+  /** API server: ms of socket inactivity after which any connection is closed (event streams send a keepalive every 15 s). */
+  HTTP_CONNECTION_TIMEOUT_MS: int(60_000, 1000),
   /** Producer API keys: comma-separated lowercase hex SHA-256 of each key (`printf %s KEY | sha256sum`). */
   API_KEY_SHA256: hexList(),
   /** Operators for /admin and dead letters: comma-separated `user:sha256-hex-of-password`. */

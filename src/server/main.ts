@@ -16,6 +16,7 @@ import { buildApp } from './app.js';
 import { createAuthenticator, hasCredentials } from './auth.js';
 import { createCommitHub } from './commit-hub.js';
 import type { ServerContext } from './context.js';
+import { createStreamGate } from './stream-limits.js';
 
 export interface ServerProcessOptions {
   /** Run without credentials, bound to 127.0.0.1 only. */
@@ -80,9 +81,18 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
     log,
     maxActivePerAgent: config.MAX_ACTIVE_SESSIONS_PER_AGENT,
     bullBoardReadOnly: config.BULL_BOARD_READ_ONLY,
-    onClose: (stop) => void stops.add(stop),
+    onClose: (stop) => {
+      stops.add(stop);
+      return () => void stops.delete(stop);
+    },
+    streams: createStreamGate({ perCaller: config.EVENT_STREAMS_PER_CALLER, perServer: config.EVENT_STREAMS_PER_SERVER }),
   };
-  const app = await buildApp(ctx, { bodyLimit: config.HTTP_BODY_LIMIT_BYTES });
+  const app = await buildApp(ctx, {
+    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: config.HTTP_CONNECTION_TIMEOUT_MS,
+    keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  });
   const address = await app.listen({ host, port: options.port ?? config.HTTP_PORT });
   log.info({ url: address }, 'server listening');
   let closed = false;
