@@ -97,6 +97,8 @@ const schema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /** Queued batches one session may hold; more enqueues answer 429 SESSION_QUEUE_FULL (a replay of an Idempotency-Key still answers). */
+  MAX_QUEUED_BATCHES_PER_SESSION: int(1000, 1),
   /** Active task sessions one agent may hold, checked atomically on create; 0: no cap. */
   MAX_ACTIVE_SESSIONS_PER_AGENT: int(0, 0),
   /** Worker: TCP port of its own Prometheus /metrics on 127.0.0.1-or-HTTP_HOST; 0: no endpoint. */

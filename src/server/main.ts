@@ -45,7 +45,14 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
 
   const settings = resolveQueueSettings({ redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX });
   // Every store call bounded, the pool replaced when the driver wedges it (src/runtime/store-guard.ts).
-  const store = guardStore({ name: 'runtime store', open: () => createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS }), log });
+  const store = guardStore({ name: 'runtime store', open: () =>
+      createPostgresStore({
+        databaseUrl: config.DATABASE_URL,
+        maxConnections: config.PG_MAX_CONNECTIONS,
+        limits: { maxQueuedBatchesPerSession: config.MAX_QUEUED_BATCHES_PER_SESSION },
+      }),
+    log,
+  });
   const redis = redisConnection(config.REDIS_URL, 'producer');
   redis.on('error', (err) => log.debug({ err }, 'producer Redis connection error'));
   // Bull Board and the queue's own blocking reads want a connection that waits for Redis.

@@ -25,7 +25,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { createAuthenticator, SESSION_COOKIE, type Principal } from '../../src/server/auth.js';
 import { BULL_BOARD_PATH } from '../../src/server/dashboard/bull-board.js';
-import { batchIdParam, batchParams, closeBody, commandBody, createSessionBody, deadLetterQuery, eventsQuery, idempotencyKey, inputBody, listQuery } from '../../src/server/schemas.js';
+import { batchIdParam, batchParams, closeBody, commandBody, createSessionBody, deadLetterQuery, eventsQuery, idempotencyKey, inputBody, listQuery, queueQuery } from '../../src/server/schemas.js';
+import { parseDeadLetterCursor } from '../../src/server/paging.js';
 import { turnInputDraft } from '../../src/store/drafts.js';
 import { assertSessionId, assertStorableText } from '../../src/store/validate.js';
 import { createRuntimeFixture, type RuntimeFixture } from '../helpers/runtime.js';
@@ -84,10 +85,17 @@ const MODELS: Record<string, RouteModel> = {
     check: sessionIdOk,
   },
   'POST /v1/sessions/:id/commands': { access: 'producer', body: commandBody, template: { kind: 'refresh_tool_catalog', reason: 'fuzz' }, idempotency: true, check: sessionIdOk },
-  'GET /v1/sessions/:id/queue': { access: 'producer', check: sessionIdOk },
+  'GET /v1/sessions/:id/queue': { access: 'producer', query: queueQuery, check: sessionIdOk },
   'DELETE /v1/sessions/:id/batches/:batchId': { access: 'producer', check: (p) => void (batchParams.parse(p), sessionIdOk(p)) },
   'GET /v1/sessions/:id/events': { access: 'producer', query: eventsQuery, check: sessionIdOk },
-  'GET /v1/dead-letters': { access: 'operator', query: deadLetterQuery, check: (_p, q) => q.sessionId !== undefined && assertSessionId(q.sessionId) },
+  'GET /v1/dead-letters': {
+    access: 'operator',
+    query: deadLetterQuery,
+    check: (_p, q) => {
+      if (q.sessionId !== undefined) assertSessionId(q.sessionId);
+      parseDeadLetterCursor(typeof q.after === 'string' ? q.after : undefined, 'query.after');
+    },
+  },
   'POST /v1/dead-letters/:batchId/requeue': { access: 'operator', check: (p) => void batchIdParam.parse(p) },
   'GET /admin/login': { access: 'public', dashboard: true },
   'POST /admin/login': { access: 'public', dashboard: true, template: { user: OPERATOR.user, password: OPERATOR.password, next: '/admin/sessions' } },

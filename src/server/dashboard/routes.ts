@@ -11,6 +11,7 @@ import { SESSION_COOKIE, type Principal } from '../auth.js';
 import { registerBullBoard } from './bull-board.js';
 import type { ServerContext } from '../context.js';
 import { errorBody, HttpError, toHttpError } from '../http-errors.js';
+import { deadLetterCursor, PAGE_DEFAULT, parseDeadLetterCursor } from '../paging.js';
 import { requeueDeadLetter } from '../routes/dead-letters.js';
 import { cancelBatch, closeSession, queueView } from '../routes/sessions.js';
 import { deadLettersPage, errorPage, loginPage, sessionPage, sessionsPage, type PageChrome } from './views.js';
@@ -24,6 +25,15 @@ function userOf(principal: Principal | undefined): string {
 /** Only same-site paths under /admin: a login form must not become an open redirect. */
 function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/admin(\/[A-Za-z0-9._:%\-/]*)?(\?[A-Za-z0-9._:%=&\-]*)?$/.test(next) ? next : '/admin/sessions';
+}
+
+/** A dead-letter page cursor from a dashboard link; a mangled one shows the first page (these are links, not an API). */
+function pageCursor(value: unknown): { deadLetteredAtMs: number; enqueueSeq: number } | undefined {
+  try {
+    return parseDeadLetterCursor(typeof value === 'string' ? value : undefined, 'query');
+  } catch {
+    return undefined;
+  }
 }
 
 function wantsHtml(request: FastifyRequest): boolean {
@@ -115,16 +125,23 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
     scope.get('/admin/sessions/:id', async (request, reply) => {
       const { id } = request.params as { id: string };
       assertSessionId(id, 'session id');
+      // One page of each table: `after` pages the queue (an enqueueSeq), `dead` the dead letters.
+      const query = request.query as { after?: string; dead?: string };
+      const afterSeq = typeof query.after === 'string' && /^\d{1,15}$/.test(query.after) ? Number(query.after) : 0;
+      const deadAfter = pageCursor(query.dead);
       const [overview, policy, batches, commits, deadLetters, now] = await Promise.all([
         store.operator.getSession(id),
         store.sessions.get(id),
-        queueView(store, id),
+        queueView(store, id, { afterEnqueueSeq: afterSeq, limit: PAGE_DEFAULT }),
         store.operator.recentCommits(id, 20),
-        store.queue.listDeadLetters(id),
+        store.queue.listDeadLetters(id, { limit: PAGE_DEFAULT, ...(deadAfter ? { after: deadAfter } : {}) }),
         store.clock.nowMs(),
       ]);
       if (!overview && !policy) throw new HttpError(404, 'SESSION_NOT_FOUND', `no session ${id}`);
-      return sendHtml(reply, sessionPage(chrome(request, 'sessions'), id, { overview, policy, batches, commits, deadLetters, now }));
+      const base = `/admin/sessions/${encodeURIComponent(id)}`;
+      const batchesNext = batches.length === PAGE_DEFAULT ? `${base}?after=${batches.at(-1)!.enqueueSeq}` : null;
+      const deadLettersNext = deadLetters.length === PAGE_DEFAULT ? `${base}?dead=${deadLetterCursor(deadLetters.at(-1)!)}` : null;
+      return sendHtml(reply, sessionPage(chrome(request, 'sessions'), id, { overview, policy, batches, commits, deadLetters, now, batchesNext, deadLettersNext }));
     });
 
     scope.post('/admin/sessions/:id/batches/:batchId/cancel', async (request, reply) => {
@@ -156,8 +173,10 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
     });
 
     scope.get('/admin/dead-letters', async (request, reply) => {
-      const [letters, now] = await Promise.all([store.queue.listDeadLetters(), store.clock.nowMs()]);
-      return sendHtml(reply, deadLettersPage(chrome(request, 'dead-letters'), letters, now));
+      const after = pageCursor((request.query as { after?: unknown }).after);
+      const [letters, now] = await Promise.all([store.queue.listDeadLetters(undefined, { limit: PAGE_DEFAULT, ...(after ? { after } : {}) }), store.clock.nowMs()]);
+      const next = letters.length === PAGE_DEFAULT ? `/admin/dead-letters?after=${deadLetterCursor(letters.at(-1)!)}` : null;
+      return sendHtml(reply, deadLettersPage(chrome(request, 'dead-letters'), letters, now, next));
     });
 
     scope.post('/admin/dead-letters/:batchId/requeue', async (request, reply) => {
