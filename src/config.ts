@@ -84,14 +84,42 @@ const schema = z.object({
   HTTP_CONNECTION_TIMEOUT_MS: int(60_000, 1000),
   /** Producer API keys: comma-separated lowercase hex SHA-256 of each key (`printf %s KEY | sha256sum`). */
   API_KEY_SHA256: hexList(),
-  /** Operators for /admin and dead letters: comma-separated `user:sha256-hex-of-password`. */
+  /**
+   * Operators for /admin and dead letters: comma-separated `user:<hash>`, the hash as printed by
+   * `turnlane hash-password` (salted scrypt). `user:<sha256-hex-of-password>` is still accepted for
+   * one release, with a warning at startup.
+   */
   OPERATOR_CREDENTIALS: z
     .string()
     .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[^:\s]{1,64}:[0-9a-f]{64}$/, 'expected user:<64 hex digits>'))),
-  /** Secret that signs operator login cookies; empty: a random one per process (logins end on restart). */
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^[^:\s]{1,64}:([0-9a-f]{64}|\$scrypt\$N=\d{1,7}\$r=\d{1,2}\$p=\d{1,2}\$[A-Za-z0-9_-]{16,64}\$[A-Za-z0-9_-]{32,128})$/,
+            'expected user:<hash from turnlane hash-password> (or the deprecated user:<64 hex digits>)',
+          ),
+      ),
+    ),
+  /** Secret that signs operator login and CSRF cookies; empty: a random one per process (logins end on restart). */
   OPERATOR_SESSION_SECRET: z.string().default(''),
+  /** Failed operator logins (form or Basic) per user name per window before 429 LOGIN_THROTTLED. */
+  OPERATOR_LOGIN_FAILURES_PER_USER: int(10, 1),
+  /** Failed operator logins per client address per window before 429 LOGIN_THROTTLED. */
+  OPERATOR_LOGIN_FAILURES_PER_ADDRESS: int(20, 1),
+  /** The failed-login window (ms); a throttled user or address may try again when it ends. */
+  OPERATOR_LOGIN_WINDOW_MS: int(900_000, 1000),
+  /**
+   * Reverse proxies (comma-separated addresses or CIDRs) whose X-Forwarded-For and
+   * X-Forwarded-Proto are believed: the client address for throttling, and https for `Secure`
+   * cookies. Empty: none (the direct peer is the client).
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Bull Board at /admin/queues shows jobs but offers no retry/remove/clean buttons. */
   BULL_BOARD_READ_ONLY: z
     .enum(['true', 'false', '1', '0'])

@@ -24,10 +24,12 @@ ${chrome.user !== null ? html`<nav>${nav('/admin/sessions', 'sessions', 'Session
 </body></html>`.value;
 }
 
-export function loginPage(next: string, failed: boolean): string {
+/** The login form; `failed`: after a wrong password, or `throttled` after too many. */
+export function loginPage(next: string, failed: boolean | 'throttled'): string {
+  const notice = failed === 'throttled' ? { text: 'Too many failed logins. Try again later.', error: true } : failed ? { text: 'Wrong user or password.', error: true } : undefined;
   return page(
     'Log in',
-    { user: null, csrf: '', active: null, notice: failed ? { text: 'Wrong user or password.', error: true } : undefined },
+    { user: null, csrf: '', active: null, notice },
     html`<div class="login"><div class="card"><div class="head"><h2>Operator login</h2></div><div class="body">
 <form method="post" action="/admin/login"><input type="hidden" name="next" value="${next}">
 <label for="user">User</label><input id="user" name="user" autocomplete="username" required autofocus>
