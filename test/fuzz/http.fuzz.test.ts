@@ -694,7 +694,9 @@ describe('regressions the fuzzer found', () => {
     expect(stats.status).toBe(200);
     expect(typeof stats.json.version).toBe('string');
     expect((await call('GET', `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${batch.batchId}/flow`, basic)).status).toBe(200);
-    const promote = await call('PUT', `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${batch.batchId}/promote`, basic);
+    // Writes carry the CSRF cookie and token, as Bull Board's UI does (and as a script must).
+    const csrf = { cookie: csrfCookie, 'x-xsrf-token': csrfToken };
+    const promote = await call('PUT', `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${batch.batchId}/promote`, { ...basic, ...csrf });
     expect(promote).toMatchObject({ status: 409, json: { code: 'JOB_STATE_CONFLICT' } });
     for (const [method, path, body] of [
       ['POST', 'add', '1e999999'],
@@ -702,10 +704,12 @@ describe('regressions the fuzzer found', () => {
       ['POST', 'add', JSON.stringify({ name: 'x', options: { priority: 1e9 } })],
       ['PUT', 'concurrency', 'null'],
     ] as const) {
-      const res = await call(method, `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${path}`, { ...basic, ...asJson }, body);
+      const res = await call(method, `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${path}`, { ...basic, ...csrf, ...asJson }, body);
       expect(res, `${method} ${path} ${body}`).toMatchObject({ status: 400, json: { code: 'INVALID_INPUT' } });
     }
-    const big = await call('PUT', `${BULL_BOARD_PATH}/api/queues/pause`, { ...basic, ...asJson }, JSON.stringify({ x: 'x'.repeat(BODY_LIMIT) }));
+    const big = await call('PUT', `${BULL_BOARD_PATH}/api/queues/pause`, { ...basic, ...csrf, ...asJson }, JSON.stringify({ x: 'x'.repeat(BODY_LIMIT) }));
+    // Without the token the same write is refused before Bull Board sees it.
+    expect(await call('PUT', `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${batch.batchId}/promote`, basic)).toMatchObject({ status: 403, json: { code: 'CSRF' } });
     expect(big).toMatchObject({ status: 413, json: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(server.output()).not.toContain('Bull Board request failed');
   });
