@@ -70,21 +70,65 @@ const schema = z.object({
   HTTP_PORT: int(8080, 0),
   /** API server: largest request body in bytes (a batch is at most 256 KiB of payload JSON). */
   HTTP_BODY_LIMIT_BYTES: int(1_048_576, 1024),
+  /** API server: open event streams per caller (API key or operator); more answer 429 TOO_MANY_STREAMS. */
+  EVENT_STREAMS_PER_CALLER: int(32, 1),
+  /** API server: open event streams per server process; more answer 429 TOO_MANY_STREAMS. */
+  EVENT_STREAMS_PER_SERVER: int(512, 1),
+  /**
+   * API server: ms a client has to send a whole request (headers and body); slower ones are
+   * answered 408 and closed. 30 s: a 1 MiB body needs only 35 KB/s; 1,000 connections trickling a
+   * body were all held with no limit (issue 14).
+   */
+  HTTP_REQUEST_TIMEOUT_MS: int(30_000, 1000),
+  /** API server: ms an idle keep-alive connection stays open between requests. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
+  /** API server: ms of socket inactivity after which any connection is closed (event streams send a keepalive every 15 s). */
+  HTTP_CONNECTION_TIMEOUT_MS: int(60_000, 1000),
   /** Producer API keys: comma-separated lowercase hex SHA-256 of each key (`printf %s KEY | sha256sum`). */
   API_KEY_SHA256: hexList(),
-  /** Operators for /admin and dead letters: comma-separated `user:sha256-hex-of-password`. */
+  /**
+   * Operators for /admin and dead letters: comma-separated `user:<hash>`, the hash as printed by
+   * `turnlane hash-password` (salted scrypt). `user:<sha256-hex-of-password>` is still accepted for
+   * one release, with a warning at startup.
+   */
   OPERATOR_CREDENTIALS: z
     .string()
     .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[^:\s]{1,64}:[0-9a-f]{64}$/, 'expected user:<64 hex digits>'))),
-  /** Secret that signs operator login cookies; empty: a random one per process (logins end on restart). */
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^[^:\s]{1,64}:([0-9a-f]{64}|\$scrypt\$N=\d{1,7}\$r=\d{1,2}\$p=\d{1,2}\$[A-Za-z0-9_-]{16,64}\$[A-Za-z0-9_-]{32,128})$/,
+            'expected user:<hash from turnlane hash-password> (or the deprecated user:<64 hex digits>)',
+          ),
+      ),
+    ),
+  /** Secret that signs operator login and CSRF cookies; empty: a random one per process (logins end on restart). */
   OPERATOR_SESSION_SECRET: z.string().default(''),
+  /** Failed operator logins (form or Basic) per user name per window before 429 LOGIN_THROTTLED. */
+  OPERATOR_LOGIN_FAILURES_PER_USER: int(10, 1),
+  /** Failed operator logins per client address per window before 429 LOGIN_THROTTLED. */
+  OPERATOR_LOGIN_FAILURES_PER_ADDRESS: int(20, 1),
+  /** The failed-login window (ms); a throttled user or address may try again when it ends. */
+  OPERATOR_LOGIN_WINDOW_MS: int(900_000, 1000),
+  /**
+   * Reverse proxies (comma-separated addresses or CIDRs) whose X-Forwarded-For and
+   * X-Forwarded-Proto are believed: the client address for throttling, and https for `Secure`
+   * cookies. Empty: none (the direct peer is the client).
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Bull Board at /admin/queues shows jobs but offers no retry/remove/clean buttons. */
   BULL_BOARD_READ_ONLY: z
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /** Queued batches one session may hold; more enqueues answer 429 SESSION_QUEUE_FULL (a replay of an Idempotency-Key still answers). */
+  MAX_QUEUED_BATCHES_PER_SESSION: int(1000, 1),
   /** Active task sessions one agent may hold, checked atomically on create; 0: no cap. */
   MAX_ACTIVE_SESSIONS_PER_AGENT: int(0, 0),
   /** Worker: TCP port of its own Prometheus /metrics on 127.0.0.1-or-HTTP_HOST; 0: no endpoint. */

@@ -142,6 +142,11 @@ export class TooManySessionsError extends TurnlaneError {
   readonly code = 'TOO_MANY_SESSIONS';
 }
 
+/** The session already has its maximum of queued batches; details carry `limit` and `queued`. HTTP 429. */
+export class QueueFullError extends TurnlaneError {
+  readonly code = 'SESSION_QUEUE_FULL';
+}
+
 /** An input or tool declares a sensitivity above the session's ceiling. HTTP 403. */
 export class SensitivityExceededError extends TurnlaneError {
   readonly code = 'SENSITIVITY_EXCEEDED';

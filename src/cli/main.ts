@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config.js';
 import { TurnlaneError } from '../errors.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
+import { registerOperatorCommands } from './commands/operators.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerQueueCommands } from './commands/queue.js';
 import { registerSessionCommands } from './commands/sessions.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run turnlane --help for usage)')
     .exitOverride();
   registerMaintenanceCommands(program);
+  registerOperatorCommands(program);
   registerProcessCommands(program);
   registerQueueCommands(program);
   registerSessionCommands(program);

@@ -13,10 +13,23 @@ import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerSessionRoutes } from './routes/sessions.js';
+import { registerSecurity } from './security.js';
 
 export interface AppOptions {
   /** Largest request body in bytes. */
   bodyLimit: number;
+  /** ms a client has to send a whole request (headers and body), else 408 and closed. Default 30,000. */
+  requestTimeoutMs?: number;
+  /** ms of socket inactivity before a connection is closed. Default 60,000. */
+  connectionTimeoutMs?: number;
+  /** ms an idle keep-alive connection stays open. Default 5,000. */
+  keepAliveTimeoutMs?: number;
+  /**
+   * Addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (the client
+   * address for login throttling, https for Secure cookies). Default none: headers from anyone else
+   * would let a client pick its address.
+   */
+  trustedProxies?: string[];
   /**
    * Sees every route as it is registered (automatic HEAD routes and Bull Board's included). The
    * HTTP fuzzer takes its route list from here, so a new route cannot escape it. Default: none.
@@ -27,9 +40,18 @@ export interface AppOptions {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export async function buildApp(ctx: ServerContext, options: AppOptions): Promise<FastifyInstance> {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
+    // Bounded connections: without these, 1,000 connections trickling a body were all held (issue 14).
+    requestTimeout,
+    connectionTimeout: options.connectionTimeoutMs ?? 60_000,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    ...(options.trustedProxies && options.trustedProxies.length > 0 ? { trustProxy: options.trustedProxies } : {}),
+    // Node checks request deadlines every connectionsCheckingInterval (default 30 s, which would let
+    // a slow request live up to 30 s past its deadline); headers must come within the request's time.
+    http: { connectionsCheckingInterval: Math.min(1000, requestTimeout), headersTimeout: Math.min(60_000, requestTimeout) },
     // One line per request from our onResponse hook (route pattern, status, ms) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     genReqId: (req) => {
@@ -67,6 +89,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions): Promise
     else request.log.debug(fields, 'request answered');
   });
 
+  await registerSecurity(app, ctx.auth);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));

@@ -1,22 +1,29 @@
 /**
  * Who may call what. Producers present an API key as `Authorization: Bearer <key>`; the server
- * keeps only SHA-256 digests of the keys. Operators present `user:password` with Basic auth or a
- * signed login cookie from the /admin login form; passwords are kept as SHA-256 digests too, so
- * they should be long random strings (a digest of a short password is guessable offline).
- * Operators may also use the producer routes. `insecureLocal` lets everything through and is
- * only accepted together with a 127.0.0.1 bind (see app.ts).
+ * keeps only SHA-256 digests of the keys. Operators present `user:password` with Basic auth or the
+ * login cookie of the /admin login form: a signed random id of a server-side session
+ * (operator-sessions.ts), which logout revokes. Passwords are kept as salted scrypt hashes
+ * (passwords.ts); failed operator logins are throttled per user and per address
+ * (login-throttle.ts). Operators may also use the producer routes. `insecureLocal` lets
+ * everything through and is only accepted together with a 127.0.0.1 bind (see app.ts).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from './http-errors.js';
+import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottle } from './login-throttle.js';
+import { createOperatorSessions, type OperatorSessions } from './operator-sessions.js';
+import { decoyHash, isLegacyDigest, verifyPassword } from './passwords.js';
 
 export interface AuthSettings {
   /** Lowercase hex SHA-256 digests of producer API keys. */
   apiKeySha256: string[];
-  /** `user:sha256hex` of each operator's password. */
+  /** `user:<hash>` of each operator: a `$scrypt$…` hash, or (deprecated) the SHA-256 hex of the password. */
   operatorCredentials: string[];
-  /** Signs login cookies; empty: a random secret for this process. */
+  /** Signs login and CSRF cookies; empty: a random secret for this process. */
   sessionSecret: string;
+  /** Failed-login limits; default DEFAULT_LOGIN_THROTTLE. */
+  loginThrottle?: LoginThrottle;
   /** No credentials checked (development on 127.0.0.1 only). */
   insecureLocal: boolean;
 }
@@ -30,8 +37,9 @@ declare module 'fastify' {
 }
 
 export const SESSION_COOKIE = 'turnlane_operator';
-/** 12 hours: a working day at the dashboard without logging in again. */
-const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/** Verified Basic credentials are remembered this long, so that each request does not pay a scrypt check (tens of ms). */
+const BASIC_CACHE_MS = 5 * 60 * 1000;
+const BASIC_CACHE_MAX = 1000;
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -47,67 +55,77 @@ function digestIn(digest: Buffer, hexList: readonly string[]): boolean {
   return found;
 }
 
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    try {
-      out[name] = decodeURIComponent(part.slice(eq + 1).trim());
-    } catch {
-      // A malformed cookie is ignored, never an error page.
-    }
-  }
-  return out;
-}
-
 export interface Authenticator {
   readonly settings: AuthSettings;
-  /** Who the request is, or null when it carries no valid credentials. */
-  identify(request: FastifyRequest): Principal | null;
-  /** Checks a login form's user and password. */
-  checkOperator(user: string, password: string): boolean;
-  /** A signed cookie value for a logged-in operator. */
-  issueSession(user: string, nowMs: number): string;
-  /** A per-session token that forms must echo (cookie logins only; the cookie is also SameSite=Strict). */
-  csrfToken(request: FastifyRequest): string;
+  readonly sessions: OperatorSessions;
+  /** Signs the login and CSRF cookies (OPERATOR_SESSION_SECRET, else random per process). */
+  readonly cookieSecret: string;
+  readonly throttle: LoginThrottle;
+  /**
+   * Who the request is, or null when it carries no valid credentials. Wrong Basic passwords count
+   * as failed logins; throws 429 LOGIN_THROTTLED when the user or address has none left.
+   */
+  identify(request: FastifyRequest): Promise<Principal | null>;
+  /** Checks a user and password (constant work for unknown users). */
+  checkOperator(user: string, password: string): Promise<boolean>;
+  /** The server-side session id behind the request's login cookie, if it carries a valid one. */
+  sessionIdOf(request: FastifyRequest): string | null;
   /** onRequest hooks. */
   requireProducer(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   requireOperator(request: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 
 export function createAuthenticator(settings: AuthSettings): Authenticator {
-  const secret = settings.sessionSecret !== '' ? settings.sessionSecret : randomBytes(32).toString('hex');
   const operators = new Map<string, string>();
   for (const entry of settings.operatorCredentials) {
-    const colon = entry.lastIndexOf(':');
+    // User names have no ':' (config.ts), hashes neither.
+    const colon = entry.indexOf(':');
     operators.set(entry.slice(0, colon), entry.slice(colon + 1));
   }
+  const cookieSecret = settings.sessionSecret !== '' ? settings.sessionSecret : randomBytes(32).toString('hex');
+  const sessions = createOperatorSessions();
+  const throttle = settings.loginThrottle ?? createLoginThrottle(DEFAULT_LOGIN_THROTTLE);
+  // Keys the cache of verified Basic credentials; never leaves the process.
+  const cacheKey = randomBytes(32);
+  const verified = new Map<string, number>();
 
-  const sign = (payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
-
-  function checkOperator(user: string, password: string): boolean {
-    const hex = operators.get(user);
+  async function checkOperator(user: string, password: string): Promise<boolean> {
+    const stored = operators.get(user);
     // Hash even for an unknown user so the answer takes the same time.
-    const ok = digestIn(sha256(password), [hex ?? '0'.repeat(64)]);
-    return hex !== undefined && ok;
+    const ok = await verifyPassword(password, stored ?? (await decoyHash()));
+    return stored !== undefined && ok;
+  }
+
+  /** Basic credentials: remembered for BASIC_CACHE_MS once verified; failures counted by the throttle. */
+  async function checkBasic(request: FastifyRequest, user: string, password: string): Promise<boolean> {
+    const now = Date.now();
+    const key = createHmac('sha256', cacheKey).update(`${user}\0${password}`).digest('base64url');
+    const until = verified.get(key);
+    if (until !== undefined && until > now && operators.has(user)) return true;
+    throttle.check(user, request.ip, now);
+    if (!(await checkOperator(user, password))) {
+      throttle.fail(user, request.ip, now);
+      return false;
+    }
+    if (verified.size >= BASIC_CACHE_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(key, now + BASIC_CACHE_MS);
+    return true;
+  }
+
+  function sessionIdOf(request: FastifyRequest): string | null {
+    const value = request.cookies?.[SESSION_COOKIE];
+    if (!value) return null;
+    const unsigned = request.unsignCookie(value);
+    return unsigned.valid && unsigned.value ? unsigned.value : null;
   }
 
   function sessionUser(request: FastifyRequest): string | null {
-    const value = parseCookies(request.headers.cookie)[SESSION_COOKIE];
-    if (!value) return null;
-    const [user64, expiry, mac] = value.split('.');
-    if (!user64 || !expiry || !mac) return null;
-    const expected = Buffer.from(sign(`${user64}.${expiry}`));
-    const given = Buffer.from(mac);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
-    if (!(Number(expiry) > Date.now())) return null;
-    const user = Buffer.from(user64, 'base64url').toString('utf8');
-    return operators.has(user) ? user : null;
+    const id = sessionIdOf(request);
+    const user = id === null ? null : sessions.user(id, Date.now());
+    return user !== null && operators.has(user) ? user : null;
   }
 
-  function identify(request: FastifyRequest): Principal | null {
+  async function identify(request: FastifyRequest): Promise<Principal | null> {
     if (settings.insecureLocal) return { kind: 'local' };
     const header = request.headers.authorization ?? '';
     const space = header.indexOf(' ');
@@ -119,7 +137,7 @@ export function createAuthenticator(settings: AuthSettings): Authenticator {
       const colon = decoded.indexOf(':');
       if (colon <= 0) return null;
       const user = decoded.slice(0, colon);
-      return checkOperator(user, decoded.slice(colon + 1)) ? { kind: 'operator', user } : null;
+      return (await checkBasic(request, user, decoded.slice(colon + 1))) ? { kind: 'operator', user } : null;
     }
     const user = sessionUser(request);
     return user ? { kind: 'operator', user } : null;
@@ -134,23 +152,19 @@ export function createAuthenticator(settings: AuthSettings): Authenticator {
 
   return {
     settings,
+    sessions,
+    cookieSecret,
+    throttle,
     identify,
     checkOperator,
-    issueSession(user, nowMs) {
-      const user64 = Buffer.from(user, 'utf8').toString('base64url');
-      const expiry = String(nowMs + SESSION_TTL_MS);
-      return `${user64}.${expiry}.${sign(`${user64}.${expiry}`)}`;
-    },
-    csrfToken(request) {
-      return sign(`csrf:${parseCookies(request.headers.cookie)[SESSION_COOKIE] ?? 'basic'}`);
-    },
+    sessionIdOf,
     async requireProducer(request, reply) {
-      const principal = identify(request);
+      const principal = await identify(request);
       if (!principal) unauthorized(request, reply, 'a producer API key (Authorization: Bearer) or operator credentials are required');
       request.principal = principal;
     },
     async requireOperator(request, reply) {
-      const principal = identify(request);
+      const principal = await identify(request);
       if (!principal) unauthorized(request, reply, 'operator credentials are required');
       if (principal.kind === 'producer') throw new HttpError(403, 'FORBIDDEN', 'a producer API key cannot use operator routes');
       request.principal = principal;
@@ -163,7 +177,12 @@ export function hasCredentials(settings: Pick<AuthSettings, 'apiKeySha256' | 'op
   return settings.apiKeySha256.length > 0 || settings.operatorCredentials.length > 0;
 }
 
-/** SHA-256 hex of a secret, as API_KEY_SHA256 and OPERATOR_CREDENTIALS expect. */
+/** Operators whose configured credential is a deprecated unsalted SHA-256 digest (warned about at startup). */
+export function legacyOperatorUsers(operatorCredentials: readonly string[]): string[] {
+  return operatorCredentials.filter((entry) => isLegacyDigest(entry.slice(entry.indexOf(':') + 1))).map((entry) => entry.slice(0, entry.indexOf(':')));
+}
+
+/** SHA-256 hex of a secret, as API_KEY_SHA256 expects (and OPERATOR_CREDENTIALS accepted before scrypt). */
 export function secretDigest(secret: string): string {
   return sha256(secret).toString('hex');
 }

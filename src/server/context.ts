@@ -8,6 +8,7 @@ import type { Producer } from '../runtime/producer.js';
 import type { RuntimeStore } from '../store/contract.js';
 import type { Authenticator } from './auth.js';
 import type { CommitHub } from './commit-hub.js';
+import type { StreamGate } from './stream-limits.js';
 
 export interface ServerContext {
   store: RuntimeStore;
@@ -23,6 +24,8 @@ export interface ServerContext {
   /** Active task sessions per agent on create; 0: no cap. */
   maxActivePerAgent: number;
   bullBoardReadOnly: boolean;
-  /** Registers work to stop when the server closes (open event streams). */
-  onClose(stop: () => void): void;
+  /** Registers work to stop when the server closes (open event streams); returns its unregistration. */
+  onClose(stop: () => void): (() => void) | void;
+  /** Open event streams per caller and per server; default DEFAULT_STREAM_LIMITS of stream-limits.ts. */
+  streams?: StreamGate;
 }

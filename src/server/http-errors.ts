@@ -27,6 +27,7 @@ const STATUS: Record<string, number> = {
   BUDGET_EXCEEDED: 429,
   RATE_LIMITED: 429,
   TOO_MANY_SESSIONS: 429,
+  SESSION_QUEUE_FULL: 429,
   STORE_UNAVAILABLE: 503,
   COMMIT_OUTCOME_UNKNOWN: 503,
 };
@@ -53,7 +54,12 @@ export function errorBody(code: string, message: string, details: Record<string,
 
 /** Status, body and Retry-After (seconds) for any thrown value. */
 export function toHttpError(err: unknown): { status: number; body: ErrorBody; retryAfterSeconds?: number } {
-  if (err instanceof HttpError) return { status: err.status, body: errorBody(err.code, err.message, err.details) };
+  if (err instanceof HttpError) {
+    const out: { status: number; body: ErrorBody; retryAfterSeconds?: number } = { status: err.status, body: errorBody(err.code, err.message, err.details) };
+    const ms = Number(err.details.retryAfterMs);
+    if (err.status === 429 && Number.isFinite(ms) && ms > 0) out.retryAfterSeconds = Math.ceil(ms / 1000);
+    return out;
+  }
   if (err instanceof TurnlaneError) {
     const status = STATUS[err.code] ?? 409;
     const out: { status: number; body: ErrorBody; retryAfterSeconds?: number } = { status, body: errorBody(err.code, err.message, err.details) };
@@ -89,6 +95,9 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; message?: s
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   FST_ERR_BAD_URL: { status: 400, code: 'INVALID_INPUT', message: 'path: expected a URL with valid percent-encoding' },
   FST_ERR_MAX_PARAM_LENGTH: { status: 400, code: 'INVALID_INPUT', message: 'path: expected ids of at most 300 characters' },
+  // @fastify/csrf-protection: a write under /admin without the page's token (security.ts).
+  FST_CSRF_MISSING_SECRET: { status: 403, code: 'CSRF', message: 'the form is stale: reload the page and try again' },
+  FST_CSRF_INVALID_TOKEN: { status: 403, code: 'CSRF', message: 'the form is stale: reload the page and try again' },
 };
 
 const CODE_OF_STATUS: Record<number, string> = { 400: 'INVALID_INPUT', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' };

@@ -13,9 +13,11 @@ import { exitOnSignals } from '../runtime/shutdown.js';
 import { guardStore } from '../runtime/store-guard.js';
 import { createPostgresStore } from '../store/postgres/index.js';
 import { buildApp } from './app.js';
-import { createAuthenticator, hasCredentials } from './auth.js';
+import { createAuthenticator, hasCredentials, legacyOperatorUsers } from './auth.js';
+import { createLoginThrottle } from './login-throttle.js';
 import { createCommitHub } from './commit-hub.js';
 import type { ServerContext } from './context.js';
+import { createStreamGate } from './stream-limits.js';
 
 export interface ServerProcessOptions {
   /** Run without credentials, bound to 127.0.0.1 only. */
@@ -41,10 +43,20 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
   const host = insecureLocal ? '127.0.0.1' : config.HTTP_HOST;
   const log = createLogger({ level: config.LOG_LEVEL, base: { role: 'server', pid: process.pid } });
   if (insecureLocal) log.warn('--insecure-local: no credentials are checked; bound to 127.0.0.1 only');
+  for (const user of legacyOperatorUsers(config.OPERATOR_CREDENTIALS)) {
+    log.warn({ user }, 'OPERATOR_CREDENTIALS: an unsalted SHA-256 digest is deprecated and accepted for this release only; replace it with the output of `turnlane hash-password`');
+  }
 
   const settings = resolveQueueSettings({ redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX });
   // Every store call bounded, the pool replaced when the driver wedges it (src/runtime/store-guard.ts).
-  const store = guardStore({ name: 'runtime store', open: () => createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS }), log });
+  const store = guardStore({ name: 'runtime store', open: () =>
+      createPostgresStore({
+        databaseUrl: config.DATABASE_URL,
+        maxConnections: config.PG_MAX_CONNECTIONS,
+        limits: { maxQueuedBatchesPerSession: config.MAX_QUEUED_BATCHES_PER_SESSION },
+      }),
+    log,
+  });
   const redis = redisConnection(config.REDIS_URL, 'producer');
   redis.on('error', (err) => log.debug({ err }, 'producer Redis connection error'));
   // Bull Board and the queue's own blocking reads want a connection that waits for Redis.
@@ -74,15 +86,30 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
       ...credentials,
       sessionSecret: config.OPERATOR_SESSION_SECRET,
       insecureLocal: insecureLocal && !hasCredentials(credentials),
+      loginThrottle: createLoginThrottle({
+        perUser: config.OPERATOR_LOGIN_FAILURES_PER_USER,
+        perAddress: config.OPERATOR_LOGIN_FAILURES_PER_ADDRESS,
+        windowMs: config.OPERATOR_LOGIN_WINDOW_MS,
+      }),
     }),
     commits,
     metrics,
     log,
     maxActivePerAgent: config.MAX_ACTIVE_SESSIONS_PER_AGENT,
     bullBoardReadOnly: config.BULL_BOARD_READ_ONLY,
-    onClose: (stop) => void stops.add(stop),
+    onClose: (stop) => {
+      stops.add(stop);
+      return () => void stops.delete(stop);
+    },
+    streams: createStreamGate({ perCaller: config.EVENT_STREAMS_PER_CALLER, perServer: config.EVENT_STREAMS_PER_SERVER }),
   };
-  const app = await buildApp(ctx, { bodyLimit: config.HTTP_BODY_LIMIT_BYTES });
+  const app = await buildApp(ctx, {
+    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: config.HTTP_CONNECTION_TIMEOUT_MS,
+    keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    trustedProxies: config.TRUSTED_PROXIES,
+  });
   const address = await app.listen({ host, port: options.port ?? config.HTTP_PORT });
   log.info({ url: address }, 'server listening');
   let closed = false;

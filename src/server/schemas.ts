@@ -70,7 +70,19 @@ export const listQuery = z
   })
   .strict();
 
-export const deadLetterQuery = z.object({ sessionId: z.string().optional() }).strict();
+const pageLimit = z.coerce.number().int().min(1).max(100).optional();
+/** `payloads=true` includes each batch's payloads; without it, their count and size only. */
+const withPayloads = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').optional();
+
+/** A page of a session's queue: batches after enqueueSeq `after`, at most `limit` (1–100, default 50). */
+export const queueQuery = z
+  .object({ after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(), limit: pageLimit, payloads: withPayloads })
+  .strict();
+
+/** A page of dead letters: after the cursor `after` (`<deadLetteredAtMs>-<enqueueSeq>`), at most `limit` (1–100, default 50). */
+export const deadLetterQuery = z
+  .object({ sessionId: z.string().optional(), after: z.string().max(40).optional(), limit: pageLimit, payloads: withPayloads })
+  .strict();
 
 export const eventsQuery = z.object({ afterRevision: z.coerce.number().int().min(0).optional() }).strict();
 

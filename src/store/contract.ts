@@ -192,6 +192,24 @@ export interface EnqueueOutcome {
   replayed: boolean;
 }
 
+/**
+ * One page of a session's queue, by `enqueueSeq`: the batches after `afterEnqueueSeq` (default 0),
+ * at most `limit` (1–1,000; default: all, for callers inside the runtime).
+ */
+export interface QueuePage {
+  afterEnqueueSeq?: number;
+  limit?: number;
+}
+
+/**
+ * One page of dead letters, by (deadLetteredAtMs, enqueueSeq): those after `after` (default: from
+ * the first), at most `limit` (1–1,000; default: all).
+ */
+export interface DeadLetterPage {
+  after?: { deadLetteredAtMs: number; enqueueSeq: number };
+  limit?: number;
+}
+
 /** A batch as the reconciler sees it: enough to publish its BullMQ job. */
 export interface QueuedBatchRef {
   batchId: string;
@@ -494,6 +512,14 @@ export interface Limits {
   maxBatchesPerClaim: number;
   /** Longest lease or claim TTL in milliseconds. Default 1 hour. */
   maxTtlMs: number;
+  /**
+   * Batches one session may have queued; `queue.enqueue` refuses more with QueueFullError (a
+   * source-key replay still answers). Default 1,000 (1,000 × 256 KiB bounds a session's queue at
+   * 256 MiB; a conversation queues a handful). The commit outbox is not counted against it.
+   */
+  maxQueuedBatchesPerSession: number;
+  /** Furthest `availableAtMs` that `queue.enqueue` accepts, in ms after the store's now. Default 365 days. */
+  maxDelayMs: number;
 }
 
 export interface RuntimeStore {
@@ -552,10 +578,13 @@ export interface RuntimeStore {
      * `limit` (1–10,000): the reconciler's page through the queue.
      */
     scan(req: { afterEnqueueSeq: number; limit: number }): Promise<QueuedBatchRef[]>;
-    list(sessionId: string): Promise<QueuedWorkBatch[]>;
-    listPending(sessionId: string): Promise<QueuedWorkBatch[]>;
+    /** The session's queued batches (held or not) by enqueueSeq; `page` bounds the answer. */
+    list(sessionId: string, page?: QueuePage): Promise<QueuedWorkBatch[]>;
+    /** Like `list`, without the batches a live claim holds. */
+    listPending(sessionId: string, page?: QueuePage): Promise<QueuedWorkBatch[]>;
     deadLetter(sessionId: string, batchId: string, reason: string): Promise<DeadLetter | null>;
-    listDeadLetters(sessionId?: string): Promise<DeadLetter[]>;
+    /** Dead letters of one session or all, by (deadLetteredAtMs, enqueueSeq); `page` bounds the answer. */
+    listDeadLetters(sessionId?: string, page?: DeadLetterPage): Promise<DeadLetter[]>;
     requeueDeadLetter(batchId: string): Promise<QueuedWorkBatch | null>;
   };
   readonly sessions: TaskSessionOperations & {

@@ -27,7 +27,55 @@ export const DEFAULT_LIMITS: Limits = {
   maxMergeKeyLength: 256,
   maxBatchesPerClaim: 64,
   maxTtlMs: 60 * 60 * 1000,
+  maxQueuedBatchesPerSession: 1000,
+  maxDelayMs: 365 * 24 * 60 * 60 * 1000,
 };
+
+const MAX_PAGE_LIMIT = 1000;
+
+/** A QueuePage after validation: `limit` null means all. */
+export function parseQueuePage(page: unknown, field = 'page'): { afterEnqueueSeq: number; limit: number | null } {
+  if (page === undefined) return { afterEnqueueSeq: 0, limit: null };
+  if (typeof page !== 'object' || page === null) throw InvalidInputError.field(field, 'an object', describeValue(page));
+  const { afterEnqueueSeq = 0, limit } = page as { afterEnqueueSeq?: unknown; limit?: unknown };
+  assertNonNegativeInteger(afterEnqueueSeq, `${field}.afterEnqueueSeq`);
+  return { afterEnqueueSeq, limit: parsePageLimit(limit, `${field}.limit`) };
+}
+
+/** A DeadLetterPage after validation: `after` null means from the first, `limit` null means all. */
+export function parseDeadLetterPage(page: unknown, field = 'page'): { after: { deadLetteredAtMs: number; enqueueSeq: number } | null; limit: number | null } {
+  if (page === undefined) return { after: null, limit: null };
+  if (typeof page !== 'object' || page === null) throw InvalidInputError.field(field, 'an object', describeValue(page));
+  const { after, limit } = page as { after?: unknown; limit?: unknown };
+  let cursor: { deadLetteredAtMs: number; enqueueSeq: number } | null = null;
+  if (after !== undefined) {
+    if (typeof after !== 'object' || after === null) throw InvalidInputError.field(`${field}.after`, 'an object', describeValue(after));
+    const { deadLetteredAtMs, enqueueSeq } = after as { deadLetteredAtMs?: unknown; enqueueSeq?: unknown };
+    assertNonNegativeInteger(deadLetteredAtMs, `${field}.after.deadLetteredAtMs`);
+    assertNonNegativeInteger(enqueueSeq, `${field}.after.enqueueSeq`);
+    cursor = { deadLetteredAtMs, enqueueSeq };
+  }
+  return { after: cursor, limit: parsePageLimit(limit, `${field}.limit`) };
+}
+
+function parsePageLimit(limit: unknown, field: string): number | null {
+  if (limit === undefined) return null;
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_PAGE_LIMIT) {
+    throw InvalidInputError.field(field, `an integer from 1 to ${MAX_PAGE_LIMIT}`, describeValue(limit));
+  }
+  return limit as number;
+}
+
+/**
+ * `availableAtMs` of an enqueued draft: at most `limits.maxDelayMs` after the store's now. Without
+ * a bound, 9007199254740991 was accepted (issue 14): a batch nobody would ever run, holding a slot
+ * of the session's queue and a BullMQ delay past what its scores represent.
+ */
+export function assertAvailableAt(availableAtMs: number, nowMs: number, limits: Limits, field = 'draft.availableAtMs'): void {
+  if (availableAtMs > nowMs + limits.maxDelayMs) {
+    throw InvalidInputError.field(field, `a store time at most ${limits.maxDelayMs} ms after now (${nowMs + limits.maxDelayMs})`, describeValue(availableAtMs));
+  }
+}
 
 export function resolveLimits(partial?: Partial<Limits>): Limits {
   const limits = { ...DEFAULT_LIMITS, ...partial };

@@ -8,8 +8,10 @@ const grouped = (draft: QueuedWorkBatchDraft, key: string): QueuedWorkBatchDraft
 
 // Twin of queued_work_respects_availability_limits_exclusivity_reclaim_and_sessions.
 conformance('queuedWorkRespectsAvailabilityLimitsExclusivityReclaimAndSessions', async (store) => {
-  const notReady = await store.queue.enqueue({ ...turnInputDraft('root', 'not ready', 'earliest_safe_boundary', 'exclusive'), availableAtMs: 4_102_444_800_000 });
-  expect(notReady.availableAtMs).toBe(4_102_444_800_000);
+  // A day ahead: far enough never to become ready in this scenario, within limits.maxDelayMs.
+  const notReadyAt = (await store.clock.nowMs()) + 86_400_000;
+  const notReady = await store.queue.enqueue({ ...turnInputDraft('root', 'not ready', 'earliest_safe_boundary', 'exclusive'), availableAtMs: notReadyAt });
+  expect(notReady.availableAtMs).toBe(notReadyAt);
   const exclusive = await store.queue.enqueue(turnInputDraft('root', 'exclusive', 'earliest_safe_boundary', 'exclusive'));
   const joined = await store.queue.enqueue(grouped(turnInputDraft('root', 'joined', 'earliest_safe_boundary', 'join'), 'root'));
   const other = await store.queue.enqueue(turnInputDraft('other', 'other session', 'earliest_safe_boundary', 'exclusive'));

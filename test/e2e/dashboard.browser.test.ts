@@ -112,34 +112,39 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in Chromium', () => {
     await page.screenshot({ path: 'test-results/dashboard-session.png', fullPage: true });
 
     // Cancel the pending batch through its button: it is gone.
-    await Promise.all([page.waitForURL('**notice=*'), page.locator(`tr[data-batch="${ids.pending}"] button:text("Cancel")`).click()]);
+    await Promise.all([page.waitForURL('**done=*'), page.locator(`tr[data-batch="${ids.pending}"] button:text("Cancel")`).click()]);
     expect(await page.textContent('[role=status]')).toContain('cancelled');
     expect(await page.locator(`tr[data-batch="${ids.pending}"]`).count()).toBe(0);
     expect(await f.store.queue.get(ids.pending)).toBeNull();
 
     // Requeue the dead letter: it leaves the dead letters and is back in the queue.
-    await Promise.all([page.waitForURL('**notice=*'), page.locator(`tr[data-dead="${ids.dead}"] button:text("Requeue")`).click()]);
+    await Promise.all([page.waitForURL('**done=*'), page.locator(`tr[data-dead="${ids.dead}"] button:text("Requeue")`).click()]);
     expect(await page.locator(`tr[data-dead="${ids.dead}"]`).count()).toBe(0);
     expect(await page.locator(`tr[data-batch="${ids.dead}"]`).count()).toBe(1);
     expect(await f.store.queue.listDeadLetters('support-chat-42')).toEqual([]);
 
     // Close the session.
-    await Promise.all([page.waitForURL('**notice=*'), page.click('button:text("Close session")')]);
+    await Promise.all([page.waitForURL('**done=*'), page.click('button:text("Close session")')]);
     expect(await page.textContent('h1 + p')).toContain('closed');
     expect((await f.store.sessions.get('support-chat-42'))!.status).toBe('closed');
 
-    // Hostile text in the URL and in a notice renders as text too.
+    // Hostile text in the URL renders as text; a notice never shows text from the URL at all.
     await page.goto(`${server.url}/admin/sessions/${encodeURIComponent(XSS)}`);
     expect(await page.textContent('body')).toContain(XSS);
-    await page.goto(`${server.url}/admin/sessions?error=${encodeURIComponent(XSS)}`);
-    expect(await page.textContent('[role=status]')).toBe(XSS);
+    for (const query of [`notice=${encodeURIComponent('Your session expired: log in again at https://evil.example')}`, `error=${encodeURIComponent(XSS)}`, 'done=__proto__', `refused=${encodeURIComponent(XSS)}`]) {
+      await page.goto(`${server.url}/admin/sessions?${query}`);
+      expect(await page.textContent('body'), query).not.toContain('evil.example');
+      expect(await page.textContent('body'), query).not.toContain(XSS);
+    }
+    await page.goto(`${server.url}/admin/sessions?refused=BATCH_HELD`);
+    expect(await page.textContent('[role=status]')).toContain('held by a running turn');
     expect(await page.locator('img').count()).toBe(0);
 
     // Bull Board is reachable behind the same login.
     const board = await page.goto(`${server.url}/admin/queues`);
     expect(board!.status()).toBe(200);
     expect(dialogs).toEqual([]);
-  });
+  }, 120_000);
 
   it('answers 401 on every /admin route and the Bull Board API without credentials', async () => {
     const routes: Array<[string, string]> = [

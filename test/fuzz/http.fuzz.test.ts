@@ -23,9 +23,13 @@ import type { FastifyRequest } from 'fastify';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { fastifyCookie } from '@fastify/cookie';
 import { createAuthenticator, SESSION_COOKIE, type Principal } from '../../src/server/auth.js';
+import { createLoginThrottle } from '../../src/server/login-throttle.js';
+import { CSRF_COOKIE, XSRF_COOKIE } from '../../src/server/security.js';
 import { BULL_BOARD_PATH } from '../../src/server/dashboard/bull-board.js';
-import { batchIdParam, batchParams, closeBody, commandBody, createSessionBody, deadLetterQuery, eventsQuery, idempotencyKey, inputBody, listQuery } from '../../src/server/schemas.js';
+import { batchIdParam, batchParams, closeBody, commandBody, createSessionBody, deadLetterQuery, eventsQuery, idempotencyKey, inputBody, listQuery, queueQuery } from '../../src/server/schemas.js';
+import { parseDeadLetterCursor } from '../../src/server/paging.js';
 import { turnInputDraft } from '../../src/store/drafts.js';
 import { assertSessionId, assertStorableText } from '../../src/store/validate.js';
 import { createRuntimeFixture, type RuntimeFixture } from '../helpers/runtime.js';
@@ -84,10 +88,17 @@ const MODELS: Record<string, RouteModel> = {
     check: sessionIdOk,
   },
   'POST /v1/sessions/:id/commands': { access: 'producer', body: commandBody, template: { kind: 'refresh_tool_catalog', reason: 'fuzz' }, idempotency: true, check: sessionIdOk },
-  'GET /v1/sessions/:id/queue': { access: 'producer', check: sessionIdOk },
+  'GET /v1/sessions/:id/queue': { access: 'producer', query: queueQuery, check: sessionIdOk },
   'DELETE /v1/sessions/:id/batches/:batchId': { access: 'producer', check: (p) => void (batchParams.parse(p), sessionIdOk(p)) },
   'GET /v1/sessions/:id/events': { access: 'producer', query: eventsQuery, check: sessionIdOk },
-  'GET /v1/dead-letters': { access: 'operator', query: deadLetterQuery, check: (_p, q) => q.sessionId !== undefined && assertSessionId(q.sessionId) },
+  'GET /v1/dead-letters': {
+    access: 'operator',
+    query: deadLetterQuery,
+    check: (_p, q) => {
+      if (q.sessionId !== undefined) assertSessionId(q.sessionId);
+      parseDeadLetterCursor(typeof q.after === 'string' ? q.after : undefined, 'query.after');
+    },
+  },
   'POST /v1/dead-letters/:batchId/requeue': { access: 'operator', check: (p) => void batchIdParam.parse(p) },
   'GET /admin/login': { access: 'public', dashboard: true },
   'POST /admin/login': { access: 'public', dashboard: true, template: { user: OPERATOR.user, password: OPERATOR.password, next: '/admin/sessions' } },
@@ -267,9 +278,28 @@ const authenticator = createAuthenticator({
   operatorCredentials: [credentialsEnv().OPERATOR_CREDENTIALS!],
   sessionSecret: credentialsEnv().OPERATOR_SESSION_SECRET!,
   insecureLocal: false,
+  // The server under test is started with these limits too (LOGIN_LIMITS): the fuzzer's wrong passwords never throttle it.
+  loginThrottle: createLoginThrottle({ perUser: 1e9, perAddress: 1e9, windowMs: 60_000 }),
 });
-const fakeRequest = (headers: Record<string, unknown>) => ({ headers }) as unknown as FastifyRequest;
+const LOGIN_LIMITS = { OPERATOR_LOGIN_FAILURES_PER_USER: '1000000000', OPERATOR_LOGIN_FAILURES_PER_ADDRESS: '1000000000' };
+/** The server's login session (a cookie of its own memory) stands for this session of the oracle's authenticator. */
+const oracleSessionId = authenticator.sessions.create(OPERATOR.user, Date.now());
+const parseCookie = (header: string) => fastifyCookie.parse(header);
+const fakeRequest = (headers: Record<string, unknown>) => {
+  const cookieHeader = [headers.cookie ?? ''].flat().join('; ');
+  const cookies = parseCookie(cookieHeader);
+  const loginValue = parseCookie(operatorCookie)[SESSION_COOKIE];
+  return {
+    headers,
+    ip: '127.0.0.1',
+    cookies,
+    unsignCookie: (value: string) => (value === loginValue ? { valid: true, renew: false, value: oracleSessionId } : { valid: false, renew: false, value: null }),
+  } as unknown as FastifyRequest;
+};
 let operatorCookie = '';
+/** The CSRF secret cookie and a token of the operator's, taken from a dashboard page at setup. */
+let csrfCookie = '';
+let csrfToken = '';
 
 /** What the server must do: refuse (with this status, when it is certain), or anything but a 5xx. */
 type Verdict = { refuse: true; status?: number; why: string } | { refuse: false };
@@ -326,7 +356,7 @@ function headerSeen(value: string | string[]): string {
   return [value].flat().map((v) => v.replace(/^[\t ]+|[\t ]+$/g, '')).join(', ');
 }
 
-function verdict(route: RouteEntry, model: RouteModel, c: Case, path: string, headers: Record<string, string | string[]>, body: Body): Verdict {
+async function verdict(route: RouteEntry, model: RouteModel, c: Case, path: string, headers: Record<string, string | string[]>, body: Body): Promise<Verdict> {
   // Node refuses a request line and headers over 16 kB (431) before anything else looks at them.
   const head = path.length + Object.entries(headers).reduce((n, [k, v]) => n + k.length + [v].flat().join('').length + 4, 0);
   if (head > 16_000) return { refuse: true, why: 'request line and headers near 16 kB' };
@@ -340,7 +370,7 @@ function verdict(route: RouteEntry, model: RouteModel, c: Case, path: string, he
     if (decoded === null) return { refuse: true, status: 400, why: 'malformed percent-encoding in the path' };
     params[name] = decoded;
   }
-  const principal: Principal | null = authenticator.identify(fakeRequest(headers));
+  const principal: Principal | null = await authenticator.identify(fakeRequest(headers));
   if (model.access !== 'public') {
     if (!principal) return { refuse: true, status: exact ? 401 : undefined, why: 'no valid credentials' };
     if (model.access === 'operator' && principal.kind === 'producer') return { refuse: true, status: exact ? 403 : undefined, why: 'producer key on an operator route' };
@@ -370,7 +400,7 @@ function verdict(route: RouteEntry, model: RouteModel, c: Case, path: string, he
   }
   if (model.form && parsed) {
     const form = parsed.value as { csrf?: unknown } | undefined;
-    if (form?.csrf !== authenticator.csrfToken(fakeRequest(headers))) return { refuse: true, status: exact ? 403 : undefined, why: 'CSRF token missing or wrong' };
+    if (form?.csrf !== csrfToken) return { refuse: true, status: exact ? 403 : undefined, why: 'CSRF token missing or wrong' };
   }
   return { refuse: false };
 }
@@ -395,7 +425,11 @@ function materialise(route: RouteEntry, model: RouteModel, c: Case): { path: str
   const auth = c.auth === 'right' ? ({ public: 'none', producer: 'producer', operator: 'operator' } as const)[model.access] : c.auth;
   if (credentials[auth] !== undefined) headers.authorization = credentials[auth]!;
   if (auth === 'cookie') headers.cookie = operatorCookie;
-  const freshen = (v: unknown): unknown => (v === 'FRESH' ? `fz-new-${fresh++}` : v === 'RIGHT' ? authenticator.csrfToken(fakeRequest(headers)) : v);
+  // The browser's CSRF secret cookie goes with operator credentials; whether the token is right is the case's choice.
+  if (auth === 'cookie' || auth === 'operator') headers.cookie = [headers.cookie ?? [], csrfCookie].flat().join('; ');
+  // Bull Board's writes carry the token in a header, as its UI does.
+  if (model.bullBoard && !['GET', 'HEAD'].includes(route.method)) headers['x-xsrf-token'] = csrfToken;
+  const freshen = (v: unknown): unknown => (v === 'FRESH' ? `fz-new-${fresh++}` : v === 'RIGHT' ? csrfToken : v);
   let body = c.body;
   if (body.kind === 'json' && typeof body.value === 'object' && body.value !== null && !Array.isArray(body.value)) {
     body = { kind: 'json', value: Object.fromEntries(Object.entries(body.value).map(([k, v]) => [k, freshen(v)])) };
@@ -527,7 +561,7 @@ async function expectServing(): Promise<void> {
 
 async function exercise(route: RouteEntry, model: RouteModel, c: Case): Promise<void> {
   const { path, headers, body, payload } = materialise(route, model, c);
-  const expected = verdict(route, model, c, path, headers, body);
+  const expected = await verdict(route, model, c, path, headers, body);
   const before = await footprint();
   const res = await sendRaw(server.url, { method: route.method, path, headers, ...(payload !== undefined ? { body: payload } : {}) }, { agent, timeoutMs: REQUEST_TIMEOUT_MS });
   const what = `${route.method} ${path.slice(0, 160)} (${expected.refuse ? `must refuse: ${expected.why}` : 'may accept'}) answered ${res.status}`;
@@ -560,15 +594,20 @@ beforeAll(async () => {
   await f.store.queue.deadLetter('fz-dead', dead.batchId, `boom ${XSS}`);
   realIds.batchId!.push(queued.batchId, dead.batchId);
   realIds.jobId!.push(queued.batchId);
-  server = await startServerProcess(f.env({ HTTP_BODY_LIMIT_BYTES: String(BODY_LIMIT), MAX_ACTIVE_SESSIONS_PER_AGENT: '1000' }));
+  server = await startServerProcess(f.env({ HTTP_BODY_LIMIT_BYTES: String(BODY_LIMIT), MAX_ACTIVE_SESSIONS_PER_AGENT: '1000', ...LOGIN_LIMITS }));
   const login = await sendRaw(server.url, {
     method: 'POST',
     path: '/admin/login',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: `user=${OPERATOR.user}&password=${encodeURIComponent(OPERATOR.password)}`,
   }, { agent, timeoutMs: REQUEST_TIMEOUT_MS });
-  operatorCookie = String(login.headers['set-cookie']).split(';')[0]!;
+  operatorCookie = [login.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!;
   expect(operatorCookie.startsWith(`${SESSION_COOKIE}=`)).toBe(true);
+  const dashboard = await sendRaw(server.url, { method: 'GET', path: '/admin/sessions', headers: { cookie: operatorCookie, accept: 'text/html' } }, { agent, timeoutMs: REQUEST_TIMEOUT_MS });
+  const setCookies = [dashboard.headers['set-cookie'] ?? []].flat();
+  csrfCookie = setCookies.find((c) => c.startsWith(`${CSRF_COOKIE}=`))!.split(';')[0]!;
+  csrfToken = decodeURIComponent(setCookies.find((c) => c.startsWith(`${XSRF_COOKIE}=`))!.split(';')[0]!.slice(XSRF_COOKIE.length + 1));
+  expect(dashboard.body).toContain(`name="csrf" value="`);
   for (const route of inventory) stats.set(`${route.method} ${route.url}`, { requests: 0, refused: 0, accepted: 0, statuses: new Map() });
 }, 60_000);
 
@@ -655,7 +694,9 @@ describe('regressions the fuzzer found', () => {
     expect(stats.status).toBe(200);
     expect(typeof stats.json.version).toBe('string');
     expect((await call('GET', `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${batch.batchId}/flow`, basic)).status).toBe(200);
-    const promote = await call('PUT', `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${batch.batchId}/promote`, basic);
+    // Writes carry the CSRF cookie and token, as Bull Board's UI does (and as a script must).
+    const csrf = { cookie: csrfCookie, 'x-xsrf-token': csrfToken };
+    const promote = await call('PUT', `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${batch.batchId}/promote`, { ...basic, ...csrf });
     expect(promote).toMatchObject({ status: 409, json: { code: 'JOB_STATE_CONFLICT' } });
     for (const [method, path, body] of [
       ['POST', 'add', '1e999999'],
@@ -663,10 +704,12 @@ describe('regressions the fuzzer found', () => {
       ['POST', 'add', JSON.stringify({ name: 'x', options: { priority: 1e9 } })],
       ['PUT', 'concurrency', 'null'],
     ] as const) {
-      const res = await call(method, `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${path}`, { ...basic, ...asJson }, body);
+      const res = await call(method, `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${path}`, { ...basic, ...csrf, ...asJson }, body);
       expect(res, `${method} ${path} ${body}`).toMatchObject({ status: 400, json: { code: 'INVALID_INPUT' } });
     }
-    const big = await call('PUT', `${BULL_BOARD_PATH}/api/queues/pause`, { ...basic, ...asJson }, JSON.stringify({ x: 'x'.repeat(BODY_LIMIT) }));
+    const big = await call('PUT', `${BULL_BOARD_PATH}/api/queues/pause`, { ...basic, ...csrf, ...asJson }, JSON.stringify({ x: 'x'.repeat(BODY_LIMIT) }));
+    // Without the token the same write is refused before Bull Board sees it.
+    expect(await call('PUT', `${BULL_BOARD_PATH}/api/queues/${f.settings.queueName}/${batch.batchId}/promote`, basic)).toMatchObject({ status: 403, json: { code: 'CSRF' } });
     expect(big).toMatchObject({ status: 413, json: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(server.output()).not.toContain('Bull Board request failed');
   });

@@ -22,11 +22,13 @@ export const BIN = fileURLToPath(new URL('../../bin/turnlane.mjs', import.meta.u
 
 export const PRODUCER_KEY = 'tl-test-producer-key-0123456789abcdef';
 export const OPERATOR = { user: 'ops', password: 'correct horse battery staple, but longer' };
+/** `printf %s "$OPERATOR.password" | turnlane hash-password`, made once (scrypt takes tens of ms). */
+export const OPERATOR_PASSWORD_HASH = '$scrypt$N=32768$r=8$p=1$RGOBogMBNUt-G3WKKJBoLw$GflTQYeLuXMEMUKCujx5B66Oia7TKfwSYyqbZdk4pTU';
 
 export function credentialsEnv(): Record<string, string> {
   return {
     API_KEY_SHA256: secretDigest(PRODUCER_KEY),
-    OPERATOR_CREDENTIALS: `${OPERATOR.user}:${secretDigest(OPERATOR.password)}`,
+    OPERATOR_CREDENTIALS: `${OPERATOR.user}:${OPERATOR_PASSWORD_HASH}`,
     OPERATOR_SESSION_SECRET: 'test-session-secret',
   };
 }

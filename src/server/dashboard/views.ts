@@ -24,10 +24,12 @@ ${chrome.user !== null ? html`<nav>${nav('/admin/sessions', 'sessions', 'Session
 </body></html>`.value;
 }
 
-export function loginPage(next: string, failed: boolean): string {
+/** The login form; `failed`: after a wrong password, or `throttled` after too many. */
+export function loginPage(next: string, failed: boolean | 'throttled'): string {
+  const notice = failed === 'throttled' ? { text: 'Too many failed logins. Try again later.', error: true } : failed ? { text: 'Wrong user or password.', error: true } : undefined;
   return page(
     'Log in',
-    { user: null, csrf: '', active: null, notice: failed ? { text: 'Wrong user or password.', error: true } : undefined },
+    { user: null, csrf: '', active: null, notice },
     html`<div class="login"><div class="card"><div class="head"><h2>Operator login</h2></div><div class="body">
 <form method="post" action="/admin/login"><input type="hidden" name="next" value="${next}">
 <label for="user">User</label><input id="user" name="user" autocomplete="username" required autofocus>
@@ -87,8 +89,11 @@ ${filter.next ? html`<div class="pager"><a class="btn" href="/admin/sessions?aft
   );
 }
 
+/** Characters of a batch's text the session page shows: a preview, not the payload (a page holds 50 batches of up to 256 KiB). */
+const PREVIEW_CHARS = 200;
+
 export function batchText(batch: QueuedWorkBatch): string {
-  return batch.items
+  const text = batch.items
     .map(({ payload }) =>
       payload.type === 'turn_input'
         ? payload.input.items.map((i) => (i.type === 'text' ? i.text : `[image ${i.attachmentId}]`)).join(' ')
@@ -97,6 +102,12 @@ export function batchText(batch: QueuedWorkBatch): string {
           : `command ${payload.command.kind}`,
     )
     .join(' · ');
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}… (${text.length} characters)` : text;
+}
+
+/** A "Next page" link, or nothing on the last page. */
+function pager(href: string | null): Html {
+  return href ? html`<div class="pager"><a class="btn" href="${href}">Next page →</a></div>` : html``;
 }
 
 function policyCell(batch: QueuedWorkBatch): Html {
@@ -110,6 +121,9 @@ export interface SessionPageData {
   commits: TurnCommitRecord[];
   deadLetters: DeadLetter[];
   now: number;
+  /** Links to the next page of batches and of dead letters; null on the last page. */
+  batchesNext: string | null;
+  deadLettersNext: string | null;
 }
 
 export function sessionPage(chrome: PageChrome, sessionId: string, d: SessionPageData): string {
@@ -147,15 +161,15 @@ ${d.policy ? html`<dt>Authorized tools</dt><dd class="mono">${d.policy.authorize
 <dt>Rate limit</dt><dd>${d.policy.rateLimitPerWindow === null ? 'none' : `${d.policy.rateLimitPerWindow} per ${d.policy.rateLimitWindowSecs}s`}</dd>
 <dt>Expires</dt><dd>${new Date(d.policy.expiresAtMs).toISOString()}</dd><dt>Sensitivity ceiling</dt><dd>${d.policy.dataSensitivityCeiling}</dd>` : ''}</dl></div></div>
 <div class="card"><div class="head"><h2>Pending batches<span class="count">${d.batches.length}</span></h2></div>
-${d.batches.length === 0 ? html`<div class="empty">The queue is empty.</div>` : html`<table><thead><tr><th>Batch</th><th>Policies</th><th>Input</th><th>Availability</th><th></th></tr></thead><tbody>${batchRows}</tbody></table>`}</div>
+${d.batches.length === 0 ? html`<div class="empty">The queue is empty.</div>` : html`<table><thead><tr><th>Batch</th><th>Policies</th><th>Input</th><th>Availability</th><th></th></tr></thead><tbody>${batchRows}</tbody></table>`}${pager(d.batchesNext)}</div>
 <div class="card"><div class="head"><h2>Recent turn commits<span class="count">${d.commits.length}</span></h2></div>
 ${d.commits.length === 0 ? html`<div class="empty">No turn committed yet.</div>` : html`<table><thead><tr><th class="num">Revision</th><th>Turn</th><th>Committed</th><th class="num">Outbox</th></tr></thead><tbody>${commitRows}</tbody></table>`}</div>
 <div class="card"><div class="head"><h2>Dead letters<span class="count">${d.deadLetters.length}</span></h2></div>
-${d.deadLetters.length === 0 ? html`<div class="empty">No dead letters.</div>` : html`<table><thead><tr><th>Batch</th><th>Reason</th><th class="num">Attempts</th><th>When</th><th></th></tr></thead><tbody>${deadRows}</tbody></table>`}</div>`,
+${d.deadLetters.length === 0 ? html`<div class="empty">No dead letters.</div>` : html`<table><thead><tr><th>Batch</th><th>Reason</th><th class="num">Attempts</th><th>When</th><th></th></tr></thead><tbody>${deadRows}</tbody></table>`}${pager(d.deadLettersNext)}</div>`,
   );
 }
 
-export function deadLettersPage(chrome: PageChrome, letters: DeadLetter[], now: number): string {
+export function deadLettersPage(chrome: PageChrome, letters: DeadLetter[], now: number, next: string | null = null): string {
   const rows = letters.map(
     (l) => html`<tr data-dead="${l.batchId}"><td><a class="mono" href="/admin/sessions/${encodeURIComponent(l.sessionId)}">${l.sessionId}</a></td><td class="mono">${l.batchId}</td>
 <td class="reason">${l.reason}</td><td class="num">${l.attempts}</td><td>${ago(l.deadLetteredAtMs, now)}</td>
@@ -165,7 +179,7 @@ export function deadLettersPage(chrome: PageChrome, letters: DeadLetter[], now: 
     'Dead letters',
     chrome,
     html`<h1>Dead letters</h1><p class="sub">Batches taken out of their queue after repeated failed turns, with the last error. Requeue puts one back at the tail of its session.</p>
-<div class="card">${letters.length === 0 ? html`<div class="empty">No dead letters.</div>` : html`<table><thead><tr><th>Session</th><th>Batch</th><th>Reason</th><th class="num">Attempts</th><th>When</th><th></th></tr></thead><tbody>${rows}</tbody></table>`}</div>`,
+<div class="card">${letters.length === 0 ? html`<div class="empty">No dead letters.</div>` : html`<table><thead><tr><th>Session</th><th>Batch</th><th>Reason</th><th class="num">Attempts</th><th>When</th><th></th></tr></thead><tbody>${rows}</tbody></table>`}${pager(next)}</div>`,
   );
 }
 

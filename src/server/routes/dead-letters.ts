@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
+import { deadLetterCursor, deadLetterSummary, PAGE_DEFAULT, parseDeadLetterCursor } from '../paging.js';
 import { batchIdParam, deadLetterQuery, parse } from '../schemas.js';
 
 /** Requeues a dead letter and publishes its job; 404 when there is none. */
@@ -20,7 +21,11 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: ServerContex
   app.get('/v1/dead-letters', operator, async (request) => {
     const query = parse(deadLetterQuery, request.query, 'query');
     if (query.sessionId !== undefined) assertSessionId(query.sessionId, 'query.sessionId');
-    return { deadLetters: await ctx.store.queue.listDeadLetters(query.sessionId) };
+    const limit = query.limit ?? PAGE_DEFAULT;
+    const after = parseDeadLetterCursor(query.after, 'query.after');
+    const letters = await ctx.store.queue.listDeadLetters(query.sessionId, { limit, ...(after ? { after } : {}) });
+    const next = letters.length === limit ? deadLetterCursor(letters.at(-1)!) : null;
+    return { deadLetters: query.payloads ? letters : letters.map(deadLetterSummary), next };
   });
   app.post('/v1/dead-letters/:batchId/requeue', operator, async (request) => {
     const { batchId } = parse(batchIdParam, request.params, 'params');

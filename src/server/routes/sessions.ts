@@ -5,13 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { commitFeedPublish } from '../../runtime/commit-feed.js';
-import type { QueuedWorkBatchDraft, QueuedWorkPayload, RuntimeStore } from '../../store/contract.js';
+import type { QueuedWorkBatchDraft, QueuedWorkPayload, QueuePage, RuntimeStore } from '../../store/contract.js';
 import { sessionCommandDraft } from '../../store/drafts.js';
 import { requestHashOf } from '../../store/hash.js';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
-import { batchParams, closeBody, commandBody, createSessionBody, idempotencyKey, inputBody, listQuery, parse, sessionIdParam } from '../schemas.js';
+import { batchSummary, PAGE_DEFAULT } from '../paging.js';
+import { batchParams, closeBody, commandBody, createSessionBody, idempotencyKey, inputBody, listQuery, parse, queueQuery, sessionIdParam } from '../schemas.js';
 
 function sessionParam(request: FastifyRequest): string {
   const { id } = parse(sessionIdParam, request.params, 'params');
@@ -50,9 +51,13 @@ export async function sessionView(store: RuntimeStore, sessionId: string) {
   };
 }
 
-/** The batches of a session's queue, each with `held`: a live claim is on it. */
-export async function queueView(store: RuntimeStore, sessionId: string) {
-  const [all, pending] = await Promise.all([store.queue.list(sessionId), store.queue.listPending(sessionId)]);
+/**
+ * One page of a session's queue, each batch with `held`: a live claim is on it. The pending page
+ * with the same cursor and limit holds every unheld batch of the full page's range (pending
+ * batches are a subset, so the range has at most `limit` of them).
+ */
+export async function queueView(store: RuntimeStore, sessionId: string, page: QueuePage = { limit: PAGE_DEFAULT }) {
+  const [all, pending] = await Promise.all([store.queue.list(sessionId, page), store.queue.listPending(sessionId, page)]);
   const free = new Set(pending.map((b) => b.batchId));
   return all.map((batch) => ({ ...batch, held: !free.has(batch.batchId) }));
 }
@@ -147,7 +152,11 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get('/v1/sessions/:id/queue', producer, async (request) => {
     const id = sessionParam(request);
-    return { sessionId: id, batches: await queueView(store, id) };
+    const query = parse(queueQuery, request.query, 'query');
+    const limit = query.limit ?? PAGE_DEFAULT;
+    const batches = await queueView(store, id, { afterEnqueueSeq: query.after ?? 0, limit });
+    const next = batches.length === limit ? String(batches.at(-1)!.enqueueSeq) : null;
+    return { sessionId: id, batches: query.payloads ? batches : batches.map((b) => ({ ...batchSummary(b), held: b.held })), next };
   });
 
   app.delete('/v1/sessions/:id/batches/:batchId', producer, async (request) => {

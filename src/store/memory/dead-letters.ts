@@ -3,8 +3,8 @@
  * repeated failed turns, kept until an operator requeues them.
  */
 import { InvalidInputError, describeValue } from '../../errors.js';
-import type { DeadLetter, QueuedWorkBatch } from '../contract.js';
-import { assertId, assertSessionId } from '../validate.js';
+import type { DeadLetter, DeadLetterPage, QueuedWorkBatch } from '../contract.js';
+import { assertId, assertSessionId, parseDeadLetterPage } from '../validate.js';
 import { batchRemove } from './queue.js';
 import { copy, isBatchHeld, sourceKeyOf, storeNow, type BatchRow, type MemoryState } from './state.js';
 
@@ -41,14 +41,19 @@ export function queueDeadLetter(state: MemoryState, sessionId: string, batchId: 
   return deadLetterRow(state, row, reason, now);
 }
 
-/** Dead letters of one session, or of all, ordered by `deadLetteredAtMs` then the batch's `enqueueSeq`. */
-export function queueListDeadLetters(state: MemoryState, sessionId?: string): DeadLetter[] {
+/**
+ * Dead letters of one session, or of all, ordered by `deadLetteredAtMs` then the batch's
+ * `enqueueSeq`; with `page`, those after its cursor, at most its limit.
+ */
+export function queueListDeadLetters(state: MemoryState, sessionId?: string, page?: DeadLetterPage): DeadLetter[] {
   if (sessionId !== undefined) assertSessionId(sessionId);
-  return [...state.deadLetters.values()]
+  const { after, limit } = parseDeadLetterPage(page);
+  const sorted = [...state.deadLetters.values()]
     .map((row) => row.deadLetter)
     .filter((dl) => sessionId === undefined || dl.sessionId === sessionId)
-    .sort((a, b) => a.deadLetteredAtMs - b.deadLetteredAtMs || a.batch.enqueueSeq - b.batch.enqueueSeq)
-    .map((dl) => copy(dl));
+    .filter((dl) => after === null || dl.deadLetteredAtMs > after.deadLetteredAtMs || (dl.deadLetteredAtMs === after.deadLetteredAtMs && dl.batch.enqueueSeq > after.enqueueSeq))
+    .sort((a, b) => a.deadLetteredAtMs - b.deadLetteredAtMs || a.batch.enqueueSeq - b.batch.enqueueSeq);
+  return (limit === null ? sorted : sorted.slice(0, limit)).map((dl) => copy(dl));
 }
 
 /**

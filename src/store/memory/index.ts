@@ -85,10 +85,10 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       cancel: async (sessionId, batchId) => queueCancel(state, sessionId, batchId),
       get: async (batchId) => queueGet(state, batchId),
       scan: async (req) => queueScan(state, req),
-      list: async (sessionId) => queueList(state, sessionId),
-      listPending: async (sessionId) => queueListPending(state, sessionId),
+      list: async (sessionId, page) => queueList(state, sessionId, page),
+      listPending: async (sessionId, page) => queueListPending(state, sessionId, page),
       deadLetter: async (sessionId, batchId, reason) => queueDeadLetter(state, sessionId, batchId, reason),
-      listDeadLetters: async (sessionId) => queueListDeadLetters(state, sessionId),
+      listDeadLetters: async (sessionId, page) => queueListDeadLetters(state, sessionId, page),
       requeueDeadLetter: async (batchId) => queueRequeueDeadLetter(state, batchId),
     },
     sessions: {

@@ -2,10 +2,10 @@
  * Queued work in the reference model: enqueue with source-key idempotency, the queue's
  * listings, cancel, and the removal every terminal state goes through.
  */
-import { InvalidInputError, describeValue } from '../../errors.js';
+import { InvalidInputError, QueueFullError, describeValue } from '../../errors.js';
 import { itemId, newBatchId } from '../../ids.js';
-import type { EnqueueOutcome, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
-import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
+import type { EnqueueOutcome, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus, QueuePage } from '../contract.js';
+import { assertAvailableAt, assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, parseQueuePage, type NormalizedDraft } from '../validate.js';
 import { copy, isBatchHeld, sourceKeyOf, storeNow, type BatchRow, type MemoryState } from './state.js';
 import { assertSameRequest } from '../idempotency.js';
 import { taskSessionAdmitDraft } from './task-sessions.js';
@@ -97,12 +97,32 @@ export function sessionRows(state: MemoryState, sessionId: string): BatchRow[] {
   return rows;
 }
 
-/** Validates the draft, applies the task-session rule (typed error, nothing written), then `batchInsert`. */
+/**
+ * Validates the draft, applies the task-session rule (typed error, nothing written), refuses a
+ * draft over the session's queue cap unless its source key replays a stored batch, then `batchInsert`.
+ */
 export function queueEnqueue(state: MemoryState, draft: QueuedWorkBatchDraft): EnqueueOutcome {
   const normalized = normalizeDraft(draft, state.limits);
   const now = storeNow(state);
+  assertAvailableAt(normalized.availableAtMs, now, state.limits);
   taskSessionAdmitDraft(state, normalized, now);
+  const replay = normalized.sourceKey !== null && sourceKeyLookup(state, normalized.sessionId, normalized.sourceKey, now) !== null;
+  if (!replay) queueCapCheck(state, normalized.sessionId);
   return batchInsert(state, normalized, now);
+}
+
+/** QueueFullError when the session already has `limits.maxQueuedBatchesPerSession` queued batches. Reads only. */
+function queueCapCheck(state: MemoryState, sessionId: string): void {
+  const limit = state.limits.maxQueuedBatchesPerSession;
+  const queued = sessionRows(state, sessionId).length;
+  if (queued >= limit) throw new QueueFullError(`session ${sessionId} already has ${queued} queued batches (the limit is ${limit})`, { sessionId, limit, queued });
+}
+
+/** The rows of a page: after `afterEnqueueSeq`, at most `limit`. */
+function pageOf(rows: BatchRow[], page: QueuePage | undefined): BatchRow[] {
+  const { afterEnqueueSeq, limit } = parseQueuePage(page);
+  const after = rows.filter((row) => row.batch.enqueueSeq > afterEnqueueSeq);
+  return limit === null ? after : after.slice(0, limit);
 }
 
 /** Deletes a queued batch of this session that no live claim holds; null if missing, foreign or held. */
@@ -145,17 +165,18 @@ export function queueScan(state: MemoryState, req: { afterEnqueueSeq: number; li
   return refs;
 }
 
-/** Every queued batch of the session, held or not, in `enqueueSeq` order. */
-export function queueList(state: MemoryState, sessionId: string): QueuedWorkBatch[] {
+/** The session's queued batches, held or not, in `enqueueSeq` order; one page of them with `page`. */
+export function queueList(state: MemoryState, sessionId: string, page?: QueuePage): QueuedWorkBatch[] {
   assertSessionId(sessionId);
-  return sessionRows(state, sessionId).map((row) => copy(row.batch));
+  return pageOf(sessionRows(state, sessionId), page).map((row) => copy(row.batch));
 }
 
-/** The session's queued batches that no live claim holds, in `enqueueSeq` order. */
-export function queueListPending(state: MemoryState, sessionId: string): QueuedWorkBatch[] {
+/** The session's queued batches that no live claim holds, in `enqueueSeq` order; one page of them with `page`. */
+export function queueListPending(state: MemoryState, sessionId: string, page?: QueuePage): QueuedWorkBatch[] {
   assertSessionId(sessionId);
   const now = storeNow(state);
-  return sessionRows(state, sessionId)
-    .filter((row) => !isBatchHeld(row, now))
-    .map((row) => copy(row.batch));
+  return pageOf(
+    sessionRows(state, sessionId).filter((row) => !isBatchHeld(row, now)),
+    page,
+  ).map((row) => copy(row.batch));
 }

@@ -103,10 +103,10 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       cancel: (sessionId, batchId) => batchCancel(ctx, sessionId, batchId),
       get: (batchId) => batchGet(ctx, batchId),
       scan: (req) => batchScan(ctx, req),
-      list: (sessionId) => batchList(ctx, sessionId, false),
-      listPending: (sessionId) => batchList(ctx, sessionId, true),
+      list: (sessionId, page) => batchList(ctx, sessionId, false, page),
+      listPending: (sessionId, page) => batchList(ctx, sessionId, true, page),
       deadLetter: (sessionId, batchId, reason) => queueDeadLetter(ctx, sessionId, batchId, reason),
-      listDeadLetters: (sessionId) => deadLetterList(ctx, sessionId),
+      listDeadLetters: (sessionId, page) => deadLetterList(ctx, sessionId, page),
       requeueDeadLetter: (batchId) => deadLetterRequeue(ctx, batchId),
     },
     sessions: {

@@ -2,10 +2,10 @@
  * Queued work in Postgres outside of claims (spec 02 "Queued work"): enqueue with source-key
  * dedupe, cancel, lists, dead letters and the reconciler's scan. Claims live in claims.ts.
  */
-import { InvalidInputError, StoreUnavailableError, describeValue } from '../../errors.js';
+import { InvalidInputError, QueueFullError, StoreUnavailableError, describeValue } from '../../errors.js';
 import { newBatchId } from '../../ids.js';
-import type { DeadLetter, EnqueueOutcome, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
-import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
+import type { DeadLetter, DeadLetterPage, EnqueueOutcome, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus, QueuePage } from '../contract.js';
+import { assertAvailableAt, assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, parseDeadLetterPage, parseQueuePage, type NormalizedDraft } from '../validate.js';
 import { assertSameRequest } from '../idempotency.js';
 import { textArray } from './arrays.js';
 import { batchFromRow, type BatchRow } from './batch-rows.js';
@@ -73,14 +73,14 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
     available_at_ms, enqueued_at_ms, payloads)`;
   const values = db`${batchId}, ${draft.sessionId}, ${draft.deliveryPolicy}, ${draft.slotPolicy}, ${mergeKey}, ${isCommand},
     ${draft.sourceKey}, ${draft.availableAtMs}::bigint, ${now}, ${JSON.stringify(draft.payloads)}::text::jsonb`;
-  const gate = admit ? draftAdmitted(db, ctx, draft) : db`true`;
+  const gate = admit ? db`${draftAdmitted(db, ctx, draft)} and ${queueHasRoom(db, ctx, draft.sessionId)}` : db`true`;
   for (let round = 0; round < MAX_ENQUEUE_ROUNDS; round++) {
     if (draft.sourceKey === null) {
       const [row] = await db<BatchRow[]>`
         with mark as (${leaseEnqueueMark(db, ctx, draft.sessionId, gate)})
         insert into queued_batches ${columns} select ${values} from mark returning *`;
       if (row) return { batch: batchFromRow(row), replayed: false };
-      const refused = await draftRefusalRead(db, ctx, draft);
+      const refused = (await draftRefusalRead(db, ctx, draft)) ?? (await queueFullRead(db, ctx, draft.sessionId));
       if (refused) throw refused;
       // The record changed between the two reads (removed by cleanup): decide again.
       continue;
@@ -112,14 +112,42 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
     if (known?.live) assertSameRequest(draft, known.request_hash);
     if (known?.live && known.status === 'queued' && known.queued) return { batch: batchFromRow(known.queued), replayed: true };
     if (known?.live && known.status !== 'queued' && known.memory) return { batch: batchFromRow(known.memory, known.status), replayed: true };
+    // The key is free and the rule admits the draft: only a full queue refuses it.
+    if (admit) {
+      const full = await queueFullRead(db, ctx, draft.sessionId);
+      if (full) throw full;
+    }
   }
   throw new StoreUnavailableError(`the source key or task session of ${draft.sessionId} kept changing during enqueue`, { sessionId: draft.sessionId });
 }
 
-/** enqueue: validates the draft (InvalidInputError before any write), then `batchEnqueue` under the task-session rule. */
+/**
+ * enqueue: validates the draft (InvalidInputError before any write), then `batchEnqueue` under the
+ * task-session rule and the session's queue cap (`limits.maxQueuedBatchesPerSession`).
+ */
 export async function queueEnqueue(ctx: PgContext, draft: QueuedWorkBatchDraft): Promise<EnqueueOutcome> {
   const normalized = normalizeDraft(draft, ctx.limits);
+  // A round trip for store time only when the draft is delayed at all (most are not).
+  if (normalized.availableAtMs > 0) assertAvailableAt(normalized.availableAtMs, await ctx.clock.nowMs(), ctx.limits);
   return runStatement(() => batchEnqueue(ctx.sql, ctx, normalized, true));
+}
+
+/**
+ * SQL condition: the session has fewer queued batches than its cap (index (session_id,
+ * enqueue_seq)). Read in the insert's statement; two concurrent enqueues under read committed may
+ * both see one free slot, so the cap can be passed by the number of enqueues in flight at once.
+ */
+function queueHasRoom(db: Db, ctx: PgContext, sessionId: string): Fragment {
+  return db`(select count(*) from (select 1 from queued_batches where session_id = ${sessionId} limit ${ctx.limits.maxQueuedBatchesPerSession}) q) < ${ctx.limits.maxQueuedBatchesPerSession}`;
+}
+
+/** After an enqueue wrote nothing: QueueFullError when the session's queue is at its cap, else null. Rows touched: none. */
+async function queueFullRead(db: Db, ctx: PgContext, sessionId: string): Promise<QueueFullError | null> {
+  const limit = ctx.limits.maxQueuedBatchesPerSession;
+  const [row] = await db<{ queued: number }[]>`
+    select count(*)::int as queued from (select 1 from queued_batches where session_id = ${sessionId} limit ${limit}) q`;
+  const queued = row?.queued ?? 0;
+  return queued >= limit ? new QueueFullError(`session ${sessionId} already has ${queued} queued batches (the limit is ${limit})`, { sessionId, limit, queued }) : null;
 }
 
 /**
@@ -152,12 +180,15 @@ export async function batchGet(ctx: PgContext, batchId: string): Promise<QueuedW
  * list / listPending: the session's queued batches by enqueueSeq (index (session_id, enqueue_seq));
  * pending leaves out held ones. Rows touched: none; empty when nothing is queued.
  */
-export async function batchList(ctx: PgContext, sessionId: string, pendingOnly: boolean): Promise<QueuedWorkBatch[]> {
+export async function batchList(ctx: PgContext, sessionId: string, pendingOnly: boolean, page?: QueuePage): Promise<QueuedWorkBatch[]> {
   assertSessionId(sessionId);
-  const rows = await runStatement(() =>
-    pendingOnly
-      ? ctx.sql<BatchRow[]>`select * from queued_batches where session_id = ${sessionId} and not ${batchHeld(ctx)} order by enqueue_seq`
-      : ctx.sql<BatchRow[]>`select * from queued_batches where session_id = ${sessionId} order by enqueue_seq`,
+  const { afterEnqueueSeq, limit } = parseQueuePage(page);
+  const sql = ctx.sql;
+  const pending = pendingOnly ? sql`and not ${batchHeld(ctx)}` : sql``;
+  // `limit null` is Postgres' "no limit".
+  const rows = await runStatement(
+    () => sql<BatchRow[]>`select * from queued_batches where session_id = ${sessionId} and enqueue_seq > ${afterEnqueueSeq}::bigint ${pending}
+      order by enqueue_seq limit ${limit}`,
   );
   return rows.map((row) => batchFromRow(row));
 }
@@ -236,13 +267,18 @@ export async function queueDeadLetter(ctx: PgContext, sessionId: string, batchId
   return letters[0] ?? null;
 }
 
-/** listDeadLetters: by deadLetteredAtMs then enqueueSeq, of one session or all. Rows touched: none. */
-export async function deadLetterList(ctx: PgContext, sessionId?: string): Promise<DeadLetter[]> {
+/**
+ * listDeadLetters: by deadLetteredAtMs then enqueueSeq, of one session or all; with a page, those
+ * after its cursor, at most its limit. Rows touched: none.
+ */
+export async function deadLetterList(ctx: PgContext, sessionId?: string, page?: DeadLetterPage): Promise<DeadLetter[]> {
   if (sessionId !== undefined) assertSessionId(sessionId);
-  const rows = await runStatement(() =>
-    sessionId === undefined
-      ? ctx.sql<DeadLetterRow[]>`select * from dead_letters order by dead_lettered_at_ms, enqueue_seq`
-      : ctx.sql<DeadLetterRow[]>`select * from dead_letters where session_id = ${sessionId} order by dead_lettered_at_ms, enqueue_seq`,
+  const { after, limit } = parseDeadLetterPage(page);
+  const sql = ctx.sql;
+  const ofSession = sessionId === undefined ? sql`true` : sql`session_id = ${sessionId}`;
+  const afterCursor = after === null ? sql`true` : sql`(dead_lettered_at_ms, enqueue_seq) > (${after.deadLetteredAtMs}::bigint, ${after.enqueueSeq}::bigint)`;
+  const rows = await runStatement(
+    () => sql<DeadLetterRow[]>`select * from dead_letters where ${ofSession} and ${afterCursor} order by dead_lettered_at_ms, enqueue_seq limit ${limit}`,
   );
   return rows.map(deadLetterFromRow);
 }
