@@ -11,6 +11,7 @@ import { driverFaults, installDriverGuard, type DriverFault } from '../runtime/d
 import { createProducer } from '../runtime/producer.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
 import { guardStore } from '../runtime/store-guard.js';
+import { describeUrl, waitForDependencies } from '../runtime/startup.js';
 import { createPostgresStore } from '../store/postgres/index.js';
 import { buildApp } from './app.js';
 import { createAuthenticator, hasCredentials } from './auth.js';
@@ -45,12 +46,23 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
   const settings = resolveQueueSettings({ redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX });
   // Every store call bounded, the pool replaced when the driver wedges it (src/runtime/store-guard.ts).
   const store = guardStore({ name: 'runtime store', open: () => createPostgresStore({ databaseUrl: config.DATABASE_URL, maxConnections: config.PG_MAX_CONNECTIONS }), log });
+  // Postgres is the truth: without it at start the server exits, after a bounded, logged wait.
+  // Redis is only delivery: the server listens without it (enqueue answers with delivery
+  // pending, /readyz says 503) and connects when it comes.
+  await waitForDependencies([{ name: 'Postgres', address: describeUrl(config.DATABASE_URL), probe: () => store.clock.nowMs() }], config.STARTUP_TIMEOUT_MS, log).catch(
+    async (err) => {
+      await store.close().catch(() => {});
+      throw err;
+    },
+  );
   const redis = redisConnection(config.REDIS_URL, 'producer');
   redis.on('error', (err) => log.debug({ err }, 'producer Redis connection error'));
   // Bull Board and the queue's own blocking reads want a connection that waits for Redis.
   const queueConnection = redisConnection(config.REDIS_URL, 'worker');
   queueConnection.on('error', (err) => log.debug({ err }, 'queue Redis connection error'));
   const queue = createBatchQueue(settings, queueConnection);
+  // Without a listener BullMQ prints each connection error as a raw stack trace on stderr.
+  queue.on('error', (err) => log.debug({ err }, 'queue Redis connection error'));
   const subscriber = redisConnection(config.REDIS_URL, 'worker');
   subscriber.on('error', (err) => log.debug({ err }, 'commit feed Redis connection error'));
   const producer = createProducer({ store, queue, settings, logger: log });
@@ -83,8 +95,19 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
     onClose: (stop) => void stops.add(stop),
   };
   const app = await buildApp(ctx, { bodyLimit: config.HTTP_BODY_LIMIT_BYTES });
-  const address = await app.listen({ host, port: options.port ?? config.HTTP_PORT });
+  let address: string;
+  try {
+    address = await app.listen({ host, port: options.port ?? config.HTTP_PORT });
+  } catch (err) {
+    // A busy or forbidden port: say which, and let the process end (bin/turnlane.mjs exits on failure).
+    await Promise.allSettled([commits.close(), queue.close()]);
+    queueConnection.disconnect();
+    redis.disconnect();
+    await store.close().catch(() => {});
+    throw err;
+  }
   log.info({ url: address }, 'server listening');
+  redis.ping().catch((err: unknown) => log.warn({ err }, 'Redis does not answer: enqueues are accepted with delivery pending, /readyz answers 503, until it does'));
   let closed = false;
   return {
     app,

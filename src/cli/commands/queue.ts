@@ -32,17 +32,25 @@ export function registerQueueCommands(program: Command): void {
     .option('--key <sourceKey>', 'idempotency (source) key: a repeat returns the first batch')
     .option('--json', 'print JSON')
     .action(async (session: string, text: string, options: { delivery: DeliveryPolicy; slot: SlotPolicy; mergeKey?: string; key?: string; json?: boolean }) => {
-      const batch = await withConnection(connectQueue, ({ producer }) =>
-        producer.enqueueTurnInput({
+      const { batch, deliveryPending } = await withConnection(connectQueue, async ({ producer }) => {
+        const failuresBefore = producer.stats.publishFailures;
+        const batch = await producer.enqueueTurnInput({
           sessionId: session,
           text,
           deliveryPolicy: options.delivery,
           slotPolicy: options.slot,
           ...(options.mergeKey ? { mergeKey: { kind: 'group', key: options.mergeKey } } : {}),
           ...(options.key ? { sourceKey: options.key } : {}),
-        }),
+        });
+        return { batch, deliveryPending: producer.stats.publishFailures > failuresBefore };
+      });
+      // With Redis away the batch is still accepted (Postgres holds it): say so, exit 0, and let
+      // the reconciler publish it. A retry without --key would enqueue it twice.
+      print(options, deliveryPending ? { ...batch, deliveryPending } : batch, () =>
+        deliveryPending
+          ? `enqueued ${batchLine(batch)}; delivery pending: the reconciler will publish it (Redis did not take the job)`
+          : `enqueued ${batchLine(batch)}`,
       );
-      print(options, batch, (b) => `enqueued ${batchLine(b)}`);
     });
 
   program
