@@ -39,9 +39,6 @@ export async function connectQueue(): Promise<QueueConnection> {
   const redis = redisConnection(config.REDIS_URL, 'producer');
   redis.on('error', () => {});
   const queue = createBatchQueue(settings, redis);
-  // BullMQ prints an 'error' nobody listens to as a stack trace on stderr, once per reconnect
-  // attempt (134 of them in one hung enqueue). The command reports the outcome itself.
-  queue.on('error', () => {});
   const producer = createProducer({ store: base.store, queue, settings });
   return {
     ...base,

@@ -60,9 +60,7 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
   // Bull Board and the queue's own blocking reads want a connection that waits for Redis.
   const queueConnection = redisConnection(config.REDIS_URL, 'worker');
   queueConnection.on('error', (err) => log.debug({ err }, 'queue Redis connection error'));
-  const queue = createBatchQueue(settings, queueConnection);
-  // Without a listener BullMQ prints each connection error as a raw stack trace on stderr.
-  queue.on('error', (err) => log.debug({ err }, 'queue Redis connection error'));
+  const queue = createBatchQueue(settings, queueConnection, log);
   const subscriber = redisConnection(config.REDIS_URL, 'worker');
   subscriber.on('error', (err) => log.debug({ err }, 'commit feed Redis connection error'));
   const producer = createProducer({ store, queue, settings, logger: log });
