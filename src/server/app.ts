@@ -11,6 +11,7 @@ import { registerDashboard } from './dashboard/routes.js';
 import { errorBody, handleClientError, handleError } from './http-errors.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerOpenApi } from './openapi.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 
@@ -66,6 +67,9 @@ export async function buildApp(ctx: ServerContext, options: AppOptions): Promise
     if (reply.statusCode >= 500) request.log.warn(fields, 'request answered');
     else request.log.debug(fields, 'request answered');
   });
+
+  // Before the routes: the document generator learns each route as it is registered.
+  await registerOpenApi(app);
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {

@@ -11,7 +11,7 @@ import { driverFaults, installDriverGuard, type DriverFault } from '../runtime/d
 import { createProducer } from '../runtime/producer.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
 import { guardStore } from '../runtime/store-guard.js';
-import { describeUrl, waitForDependencies } from '../runtime/startup.js';
+import { describeUrl, pingRedis, waitForDependencies } from '../runtime/startup.js';
 import { createPostgresStore } from '../store/postgres/index.js';
 import { buildApp } from './app.js';
 import { createAuthenticator, hasCredentials } from './auth.js';
@@ -105,7 +105,7 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
     throw err;
   }
   log.info({ url: address }, 'server listening');
-  redis.ping().catch((err: unknown) => log.warn({ err }, 'Redis does not answer: enqueues are accepted with delivery pending, /readyz answers 503, until it does'));
+  pingRedis(config.REDIS_URL).catch((err: unknown) => log.warn({ err }, 'Redis does not answer: enqueues are accepted with delivery pending, /readyz answers 503, until it does'));
   let closed = false;
   return {
     app,

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
+import { described } from '../openapi.js';
 import { batchIdParam, deadLetterQuery, parse } from '../schemas.js';
 
 /** Requeues a dead letter and publishes its job; 404 when there is none. */
@@ -17,12 +18,13 @@ export async function requeueDeadLetter(ctx: ServerContext, batchId: string) {
 
 export function registerDeadLetterRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const operator = { onRequest: ctx.auth.requireOperator };
-  app.get('/v1/dead-letters', operator, async (request) => {
+  const tags = ['dead letters'];
+  app.get('/v1/dead-letters', { ...operator, ...described({ summary: 'Dead letters, optionally of one session', tags, caller: 'operator', querystring: deadLetterQuery }) }, async (request) => {
     const query = parse(deadLetterQuery, request.query, 'query');
     if (query.sessionId !== undefined) assertSessionId(query.sessionId, 'query.sessionId');
     return { deadLetters: await ctx.store.queue.listDeadLetters(query.sessionId) };
   });
-  app.post('/v1/dead-letters/:batchId/requeue', operator, async (request) => {
+  app.post('/v1/dead-letters/:batchId/requeue', { ...operator, ...described({ summary: 'Requeue a dead letter at the tail of its session', tags, caller: 'operator', params: batchIdParam }) }, async (request) => {
     const { batchId } = parse(batchIdParam, request.params, 'params');
     return requeueDeadLetter(ctx, batchId);
   });

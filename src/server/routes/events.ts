@@ -18,6 +18,7 @@ import type { SessionNode } from '../../store/contract.js';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
+import { described } from '../openapi.js';
 import { eventsQuery, parse, sessionIdParam } from '../schemas.js';
 
 /** Fallback poll: bounds how late an event is when its wake-up was lost. */
@@ -26,7 +27,8 @@ const POLL_MS = 2000;
 const KEEPALIVE_MS = 15_000;
 
 export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/v1/sessions/:id/events', { onRequest: ctx.auth.requireProducer }, async (request, reply) => {
+  const doc = described({ summary: 'Server-Sent Events: ready, commit (id: head revision; resume with Last-Event-ID), session_closed', tags: ['sessions'], caller: 'producer', params: sessionIdParam, querystring: eventsQuery });
+  app.get('/v1/sessions/:id/events', { onRequest: ctx.auth.requireProducer, ...doc }, async (request, reply) => {
     const { id } = parse(sessionIdParam, request.params, 'params');
     assertSessionId(id, 'params.id');
     const query = parse(eventsQuery, request.query, 'query');
