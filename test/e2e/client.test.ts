@@ -4,7 +4,7 @@
  * async iterator that resumes with Last-Event-ID after a drop.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient, TurnlaneApiError, type SessionEvent } from '../../src/client/index.js';
 import { startBin, type Running } from '../helpers/bin-process.js';
 import { waitFor } from '../helpers/processes.js';
@@ -12,6 +12,8 @@ import { createRuntimeFixture, type RuntimeFixture } from '../helpers/runtime.js
 import { OPERATOR, PRODUCER_KEY, startServerProcess, type ServerProcess } from '../helpers/server.js';
 
 const HANDLERS = fileURLToPath(new URL('../fixtures/handlers/', import.meta.url));
+
+vi.setConfig({ testTimeout: 180_000 });
 
 let f: RuntimeFixture;
 let server: ServerProcess;

@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jsonLines, nonJsonLines, runBin, startBin } from '../helpers/bin-process.js';
 import { ownRedis, type OwnRedis } from '../helpers/own-redis.js';
 import { waitFor } from '../helpers/processes.js';
@@ -18,6 +18,9 @@ const HANDLERS = fileURLToPath(new URL('../fixtures/handlers/', import.meta.url)
 /** Nothing listens on port 1: connections are refused at once. */
 const NO_POSTGRES = 'postgres://postgres@127.0.0.1:1/turnlane_nowhere';
 const NO_REDIS = 'redis://127.0.0.1:1';
+
+// Each case starts processes, several seconds each on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 let f: RuntimeFixture;
 let redis: OwnRedis;
