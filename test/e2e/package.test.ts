@@ -78,13 +78,21 @@ function readmeBlock(heading: string, language: string, startsWith = ''): string
  * `npm install --offline <tarball>` needs and `npm ci` never cached).
  */
 function writeProject(tarball: string): void {
-  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; version?: string; resolved?: string }> };
   const spec = `file:${tarball}`;
   const packages: Record<string, unknown> = {
     '': { name: 'turnlane-user', version: '1.0.0', dependencies: { turnlane: spec } },
     'node_modules/turnlane': { version: pkg.version, resolved: spec, license: pkg.license, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },
   };
-  for (const [path, entry] of Object.entries(lock.packages)) if (path.startsWith('node_modules/') && !entry.dev) packages[path] = entry;
+  // This repository's lockfile omits `resolved` (npm's omit-lockfile-registry-resolved); without it
+  // npm asks the registry where a tarball is. With it and the integrity, the cache answers.
+  const registry = 'https://registry.npmjs.org';
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    if (!path.startsWith('node_modules/') || entry.dev) continue;
+    const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const resolved = entry.resolved ?? `${registry}/${name}/-/${name.split('/').pop()}-${entry.version}.tgz`;
+    packages[path] = { ...entry, resolved };
+  }
   const manifest = { name: 'turnlane-user', version: '1.0.0', private: true, type: 'module', dependencies: { turnlane: spec }, ...(pkg.overrides ? { overrides: pkg.overrides } : {}) };
   writeFileSync(join(project, 'package.json'), JSON.stringify(manifest, null, 2));
   writeFileSync(join(project, 'package-lock.json'), JSON.stringify({ name: 'turnlane-user', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
@@ -108,7 +116,7 @@ beforeAll(async () => {
     RECONCILE_INTERVAL_MS: '1000',
   };
   const packed = await exec('npm', ['pack', '--json', '--pack-destination', project], ROOT);
-  const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string }>;
+  const filename = (JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string }>)[0]!.filename;
   writeProject(filename);
   await exec('npm', ['ci', '--offline', '--no-audit', '--no-fund'], project);
 }, 600_000);
