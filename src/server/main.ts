@@ -97,11 +97,14 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
   try {
     address = await app.listen({ host, port: options.port ?? config.HTTP_PORT });
   } catch (err) {
-    // A busy or forbidden port: say which, and let the process end (bin/turnlane.mjs exits on failure).
-    await Promise.allSettled([commits.close(), queue.close()]);
+    // A busy or forbidden port: say which, and let the process end (bin/turnlane.mjs exits on
+    // failure). Nothing here is awaited: closing a queue whose connection is still starting
+    // waited for it now and then, and the process hung instead of exiting.
+    void commits.close();
+    void queue.close().catch(() => {});
     queueConnection.disconnect();
     redis.disconnect();
-    await store.close().catch(() => {});
+    void store.close().catch(() => {});
     throw err;
   }
   log.info({ url: address }, 'server listening');

@@ -142,8 +142,8 @@ describe('the packed package, installed offline into an empty project', () => {
   });
 
   it('npx turnlane --version and migrate', async () => {
-    expect((await exec('npx', ['--no', 'turnlane', '--version'], project)).stdout.trim()).toBe(pkg.version);
-    expect((await exec('npx', ['--no', 'turnlane', 'migrate'], project)).stdout).toContain(`database ${dbName} is migrated`);
+    expect((await exec('npx', ['turnlane', '--version'], project)).stdout.trim()).toBe(pkg.version);
+    expect((await exec('npx', ['turnlane', 'migrate'], project)).stdout).toContain(`database ${dbName} is migrated`);
     store = createPostgresStore({ databaseUrl: databaseUrl(dbName), maxConnections: 2 });
   });
 
@@ -160,10 +160,10 @@ describe('the packed package, installed offline into an empty project', () => {
   it("runs the README quickstart's handler file with npx turnlane worker --handler, fed by npx turnlane enqueue", async () => {
     const handlerFile = readmeBlock('## Your agent, from an empty folder', 'js', '// my-agent.mjs');
     writeFileSync(join(project, 'my-agent.mjs'), handlerFile);
-    const worker = start('npx', ['--no', 'turnlane', 'worker', '--handler', './my-agent.mjs']);
+    const worker = start('npx', ['turnlane', 'worker', '--handler', './my-agent.mjs']);
     try {
       await waitFor(() => worker.output().includes('"msg":"worker started"'), 120_000, `the worker to start:\n${worker.output()}`);
-      const { stdout } = await exec('npx', ['--no', 'turnlane', 'enqueue', 'pkg-quick', 'hello'], project);
+      const { stdout } = await exec('npx', ['turnlane', 'enqueue', 'pkg-quick', 'hello'], project);
       expect(stdout).toMatch(/^enqueued b_\S+ \(session pkg-quick, seq \d+, queued\)\n$/);
       await waitFor(async () => (await headRevision('pkg-quick')) === 1, 120_000, 'the quickstart handler to commit');
       const read = await store!.sessions.load('pkg-quick', { kind: 'full_graph' });
