@@ -11,7 +11,6 @@
  * Retry-After, with the same key every time, so a retry never enqueues twice. The event stream
  * resumes after a drop with `Last-Event-ID`, so no commit is skipped or repeated.
  */
-import { randomUUID } from 'node:crypto';
 import { TurnlaneApiError, TurnlaneNetworkError, apiErrorOf, retryAfterOf } from './errors.js';
 import { parseSse } from './sse.js';
 import type {
@@ -93,6 +92,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 const seg = encodeURIComponent;
 
+/** Base64 of the UTF-8 bytes (btoa alone refuses characters above U+00FF). */
+function base64(text: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+}
+
 export type TurnlaneClient = ReturnType<typeof createClient>;
 
 export function createClient(options: ClientOptions) {
@@ -101,14 +105,10 @@ export function createClient(options: ClientOptions) {
   const retryDelayMs = options.retryDelayMs ?? 250;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const doFetch = options.fetch ?? fetch;
-  const auth: Record<string, string> = options.apiKey
-    ? { authorization: `Bearer ${options.apiKey}` }
-    : options.operator
-      ? { authorization: `Basic ${Buffer.from(`${options.operator.user}:${options.operator.password}`).toString('base64')}` }
-      : {};
-  const operatorAuth: Record<string, string> = options.operator
-    ? { authorization: `Basic ${Buffer.from(`${options.operator.user}:${options.operator.password}`).toString('base64')}` }
-    : auth;
+  // Web APIs only (fetch, crypto.randomUUID, btoa, streams): the client runs in Node 20+ and in browsers.
+  const basic = options.operator ? { authorization: `Basic ${base64(`${options.operator.user}:${options.operator.password}`)}` } : undefined;
+  const auth: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : (basic ?? {});
+  const operatorAuth: Record<string, string> = basic ?? auth;
 
   function url(path: string, query: Request['query'] = {}): string {
     const params = new URLSearchParams();
@@ -175,7 +175,7 @@ export function createClient(options: ClientOptions) {
         method: 'POST',
         path: `/v1/sessions/${seg(sessionId)}/inputs`,
         body: input,
-        headers: { 'idempotency-key': o.idempotencyKey ?? randomUUID() },
+        headers: { 'idempotency-key': o.idempotencyKey ?? crypto.randomUUID() },
         retryable: true,
         signal: o.signal,
       }),
@@ -186,7 +186,7 @@ export function createClient(options: ClientOptions) {
         method: 'POST',
         path: `/v1/sessions/${seg(sessionId)}/commands`,
         body: command,
-        headers: { 'idempotency-key': o.idempotencyKey ?? randomUUID() },
+        headers: { 'idempotency-key': o.idempotencyKey ?? crypto.randomUUID() },
         retryable: true,
         signal: o.signal,
       }),
