@@ -67,7 +67,7 @@ const schema = z.object({
   /** API server: interface to bind (`--insecure-local` forces 127.0.0.1). */
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   /** API server: TCP port; 0 picks a free one. */
-  HTTP_PORT: int(8080, 0),
+  HTTP_PORT: int(8080, 0).pipe(z.number().max(65_535)),
   /** API server: largest request body in bytes (a batch is at most 256 KiB of payload JSON). */
   HTTP_BODY_LIMIT_BYTES: int(1_048_576, 1024),
   /** API server: open event streams per caller (API key or operator); more answer 429 TOO_MANY_STREAMS. */
@@ -137,6 +137,18 @@ const schema = z.object({
   TURNLANE_REPORT_EVENTS: z.enum(['0', '1']).default('0'),
   /** Worker handler: the demo agent, or `append-one` (one node per turn: the benchmark's handler). */
   TURNLANE_HANDLER: z.enum(['demo', 'append-one']).default('demo'),
+  /**
+   * Worker: your handler's module, `path[#exportName]` (relative to the working directory; export
+   * `handler`, else the default export), as `turnlane worker --handler` sets it. Wins over
+   * TURNLANE_HANDLER; empty: TURNLANE_HANDLER.
+   */
+  TURNLANE_HANDLER_MODULE: z.string().default(''),
+  /**
+   * Worker and server: how long to wait for Postgres (and, for a worker, Redis) at start before
+   * exiting non-zero with one line saying which (ms). A supervisor restarts a process that exits;
+   * it never restarts one that hangs. 10 s covers a database container that starts beside us.
+   */
+  STARTUP_TIMEOUT_MS: int(10_000, 100),
   /** `append-one`: how long each turn holds before it commits (ms). */
   TURNLANE_HANDLER_HOLD_MS: int(0, 0),
   /** `opaque` makes this worker a lease owner nobody can prove dead, like one on another host (benchmarks). */

@@ -121,10 +121,12 @@ async function waitForDrain(store: RuntimeStore, accepted: Set<string>, progress
 }
 
 async function startWorkers(count: number, thinkMs: number, tally: Tally): Promise<ChildProcess[]> {
-  const entry = fileURLToPath(new URL('./main.ts', import.meta.url));
+  // From source (a checkout) through tsx; from the installed package, the compiled twin.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = fileURLToPath(new URL(fromSource ? './main.ts' : './main.js', import.meta.url));
   const workers = Array.from({ length: count }, () =>
     fork(entry, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
       // The children read their configuration from this environment, like any worker process;
       // they log warnings only, so the demo's own output stays readable.
       env: { ...process.env, LOG_LEVEL: 'warn', DEMO_THINK_MS: String(thinkMs), TURNLANE_REPORT_EVENTS: '1' },

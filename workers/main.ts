@@ -15,6 +15,8 @@ import { guardStore } from '../src/runtime/store-guard.js';
 import { exitOnSignals } from '../src/runtime/shutdown.js';
 import { toolPolicy } from '../src/runtime/session-policy.js';
 import { handlerSettings, selectHandler } from './handler.js';
+import { loadHandlerModule } from '../src/runtime/handler-module.js';
+import { describeUrl, pingRedis, waitForDependencies } from '../src/runtime/startup.js';
 import type { LeaseOwner } from '../src/store/contract.js';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +49,8 @@ export async function runWorkerProcess(): Promise<void> {
   const log = createLogger({ level: config.LOG_LEVEL, base: { role: 'worker', pid: process.pid } });
   // Before the first connection: a Postgres restart must not end this process (src/runtime/driver-guard.ts).
   installDriverGuard(log);
+  // First: a handler module that does not load is a mistake to report now, not after a wait.
+  const turns = await selectTurnHandler(config);
   const deadlineMs = storeCallDeadlineMs(config);
   const store = guardStore({
     name: 'runtime store',
@@ -55,12 +59,22 @@ export async function runWorkerProcess(): Promise<void> {
     log,
   });
   const attachments = guardStore({ name: 'attachment store', open: () => createPostgresAttachmentStore({ databaseUrl: config.DATABASE_URL }), deadlineMs, log });
+  // Bounded: a worker whose Postgres or Redis never answers exits with one line saying which.
+  await waitForDependencies(
+    [
+      { name: 'Postgres', address: describeUrl(config.DATABASE_URL), probe: () => store.clock.nowMs() },
+      { name: 'Redis', address: describeUrl(config.REDIS_URL), probe: () => pingRedis(config.REDIS_URL) },
+    ],
+    config.STARTUP_TIMEOUT_MS,
+    log,
+  ).catch(async (err) => {
+    await Promise.all([store.close(), attachments.close()]).catch(() => {});
+    throw err;
+  });
   const worker = createWorker({
     store,
-    handler: selectHandler(handlerSettings(config)),
-    ...(config.TURN_SANDBOX === 'off'
-      ? {}
-      : { sandbox: { module: HANDLER_MODULE, turns: config.TURN_SANDBOX, logLevel: config.LOG_LEVEL, env: { TURNLANE_HANDLER_SETTINGS: JSON.stringify(handlerSettings(config)) } } }),
+    handler: turns.handler,
+    ...(config.TURN_SANDBOX === 'off' ? {} : { sandbox: { ...turns.sandbox, turns: config.TURN_SANDBOX, logLevel: config.LOG_LEVEL } }),
     settings: { redisUrl: config.REDIS_URL, queueName: config.TURNLANE_QUEUE, prefix: config.TURNLANE_PREFIX },
     concurrency: config.WORKER_CONCURRENCY,
     leaseTtlMs: config.LEASE_TTL_MS,
@@ -84,11 +98,28 @@ export async function runWorkerProcess(): Promise<void> {
   }, log);
   if (process.send && config.TURNLANE_REPORT_EVENTS === '1') reportEvents(worker);
   if (config.WORKER_METRICS_PORT > 0) await serveMetrics(worker, config.HTTP_HOST, config.WORKER_METRICS_PORT, log);
-  log.info({ ownerId: worker.owner.ownerId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  log.info({ ownerId: worker.owner.ownerId, concurrency: config.WORKER_CONCURRENCY, handler: turns.name }, 'worker started');
   const running = worker.run();
   await Promise.race([worker.ready, running]);
   send({ type: 'ready', pid: process.pid });
   await running;
+}
+
+/**
+ * The turn handler and what a sandbox process loads it from: your module (`--handler`,
+ * TURNLANE_HANDLER_MODULE), else the demo agent or the append-one benchmark handler.
+ */
+async function selectTurnHandler(config: Config) {
+  if (config.TURNLANE_HANDLER_MODULE !== '') {
+    const loaded = await loadHandlerModule(config.TURNLANE_HANDLER_MODULE);
+    return { name: config.TURNLANE_HANDLER_MODULE, handler: loaded.handler, sandbox: { module: loaded.module, exportName: loaded.exportName } };
+  }
+  const settings = handlerSettings(config);
+  return {
+    name: settings.TURNLANE_HANDLER,
+    handler: selectHandler(settings),
+    sandbox: { module: HANDLER_MODULE, env: { TURNLANE_HANDLER_SETTINGS: JSON.stringify(settings) } },
+  };
 }
 
 /**

@@ -47,8 +47,9 @@ export async function connectQueue(): Promise<QueueConnection> {
     queue,
     producer,
     async close() {
-      await queue.close().catch(() => {});
+      // Disconnect first: with Redis away, closing the queue would wait for a connection that never comes.
       redis.disconnect();
+      await queue.close().catch(() => {});
       await base.close();
     },
   };

@@ -12,10 +12,12 @@ import { registerOperatorCommands } from './commands/operators.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerQueueCommands } from './commands/queue.js';
 import { registerSessionCommands } from './commands/sessions.js';
+import { packageVersion } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('turnlane')
     .description('per-session serial turns for conversational agents: Postgres decides, BullMQ delivers')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run turnlane --help for usage)')
     .exitOverride();
   registerMaintenanceCommands(program);

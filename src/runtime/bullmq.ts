@@ -4,6 +4,7 @@
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
 
 /** Job data: ids only. Payloads stay in Postgres (no user content in Redis; bounded memory). */
 export interface BatchJobData {
@@ -87,8 +88,17 @@ export function redisConnection(url: string, role: 'worker' | 'producer'): Redis
   return new Redis(url, { ...options, lazyConnect: false });
 }
 
-export function createBatchQueue(settings: QueueSettings, connection: Redis): Queue<BatchJobData> {
-  return new Queue<BatchJobData>(settings.queueName, { connection, prefix: settings.prefix });
+/**
+ * The queue of batch jobs on `connection`. BullMQ prints an 'error' event that nobody listens to
+ * as a raw multi-line stack trace on stderr, once per reconnect attempt while Redis is away
+ * (134 of them from one CLI enqueue), which breaks JSON log pipelines; so every queue made here
+ * listens: at debug level on `log` when given, else silently (whoever owns the connection reports
+ * the outage: a worker's BullMQ Worker, /readyz, the producer's publish warnings).
+ */
+export function createBatchQueue(settings: QueueSettings, connection: Redis, log?: Logger): Queue<BatchJobData> {
+  const queue = new Queue<BatchJobData>(settings.queueName, { connection, prefix: settings.prefix });
+  queue.on('error', (err) => log?.debug({ err }, 'queue Redis connection error'));
+  return queue;
 }
 
 export class RedisEvictionPolicyError extends Error {

@@ -47,7 +47,18 @@ export interface ProducerOptions {
   queue: Queue<BatchJobData>;
   settings?: Partial<QueueSettings>;
   logger?: Logger;
+  /**
+   * How long an enqueue waits for its job to be added before it answers anyway (ms; default
+   * 1000). The batch is already in Postgres, so a late or failed add only delays delivery until
+   * the reconciler publishes it. Without a bound, BullMQ waits for Redis as long as it is away:
+   * an HTTP enqueue got no answer in 40 s and the CLI hung for minutes. A healthy add takes a few
+   * ms; one that outlives the bound still lands, and a repeated add of the same job id is a no-op.
+   */
+  publishDeadlineMs?: number;
 }
+
+/** The default of ProducerOptions.publishDeadlineMs. */
+export const DEFAULT_PUBLISH_DEADLINE_MS = 1_000;
 
 export interface ProducerStats {
   /** Jobs that could not be added to Redis; the reconciler publishes them later. */
@@ -83,11 +94,17 @@ export function turnInputRequestDraft(request: TurnInputRequest): QueuedWorkBatc
   return { ...draft, sourceKey: request.sourceKey, requestHash: requestHashOf({ kind: 'turn_input_request', draft }) };
 }
 
+/** The job add did not finish within publishDeadlineMs (logged; the batch stays accepted). */
+export class PublishDeadlineError extends Error {
+  readonly code = 'PUBLISH_DEADLINE';
+}
+
 export function createProducer(options: ProducerOptions): Producer {
   const { store, queue } = options;
   const settings = resolveQueueSettings(options.settings);
   const log = options.logger ?? silentLogger();
   const stats: ProducerStats = { publishFailures: 0 };
+  const deadlineMs = options.publishDeadlineMs ?? DEFAULT_PUBLISH_DEADLINE_MS;
 
   async function publish(batches: PublishableBatch[]): Promise<void> {
     const queued = batches.filter((b) => b.status === 'queued');
@@ -96,18 +113,26 @@ export function createProducer(options: ProducerOptions): Producer {
     // the delay is only a hint: a job that runs early delays itself again.
     let nowMs = 0;
     if (queued.some((b) => b.availableAtMs > 0)) nowMs = await store.clock.nowMs().catch(() => 0);
+    let timer: NodeJS.Timeout | undefined;
     try {
       // A repeated add with the same jobId is a no-op in BullMQ, so a source-key replay adds nothing.
-      await queue.addBulk(
+      const added = queue.addBulk(
         queued.map((b) => ({
           name: JOB_NAME,
           data: { sessionId: b.sessionId, batchId: b.batchId, availableAtMs: b.availableAtMs },
           opts: batchJobOptions(settings, b.batchId, b.availableAtMs - nowMs),
         })),
       );
+      added.catch(() => {}); // After the deadline nobody awaits it; its failure is the reconciler's to repair.
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new PublishDeadlineError(`Redis did not take the job within ${deadlineMs} ms`)), deadlineMs);
+      });
+      await Promise.race([added, late]);
     } catch (err) {
       stats.publishFailures += queued.length;
       log.warn({ err, batchIds: queued.map((b) => b.batchId) }, 'batch accepted but its job was not added; the reconciler will add it');
+    } finally {
+      clearTimeout(timer);
     }
   }
 

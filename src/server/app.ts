@@ -11,6 +11,7 @@ import { registerDashboard } from './dashboard/routes.js';
 import { errorBody, handleClientError, handleError } from './http-errors.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerOpenApi } from './openapi.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSecurity } from './security.js';
@@ -90,6 +91,9 @@ export async function buildApp(ctx: ServerContext, options: AppOptions): Promise
   });
 
   await registerSecurity(app, ctx.auth);
+  // Before the routes: the document generator learns each route as it is registered.
+  await registerOpenApi(app);
+
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));

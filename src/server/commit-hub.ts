@@ -23,12 +23,11 @@ export async function createCommitHub(subscriber: Redis | null, prefix: string, 
     subscriber.on('message', (_channel: string, raw: string) => {
       for (const message of commitFeedParse(raw)) emitter.emit(message.sessionId, message);
     });
-    try {
-      await subscriber.subscribe(commitFeedChannel(prefix));
-    } catch (err) {
-      // ioredis re-subscribes after reconnecting; until then streams fall back to polling.
+    // Not awaited: with Redis away at start this waits for it, and the server must listen meanwhile.
+    // ioredis re-subscribes after reconnecting; until then streams fall back to polling.
+    subscriber.subscribe(commitFeedChannel(prefix)).catch((err: unknown) => {
       log.warn({ err }, 'commit feed subscription failed; event streams poll the store until Redis is back');
-    }
+    });
   }
   return {
     listen(sessionId, listener) {

@@ -11,6 +11,7 @@ import { driverFaults, installDriverGuard, type DriverFault } from '../runtime/d
 import { createProducer } from '../runtime/producer.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
 import { guardStore } from '../runtime/store-guard.js';
+import { describeUrl, pingRedis, waitForDependencies } from '../runtime/startup.js';
 import { createPostgresStore } from '../store/postgres/index.js';
 import { buildApp } from './app.js';
 import { createAuthenticator, hasCredentials, legacyOperatorUsers } from './auth.js';
@@ -57,12 +58,21 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
       }),
     log,
   });
+  // Postgres is the truth: without it at start the server exits, after a bounded, logged wait.
+  // Redis is only delivery: the server listens without it (enqueue answers with delivery
+  // pending, /readyz says 503) and connects when it comes.
+  await waitForDependencies([{ name: 'Postgres', address: describeUrl(config.DATABASE_URL), probe: () => store.clock.nowMs() }], config.STARTUP_TIMEOUT_MS, log).catch(
+    async (err) => {
+      await store.close().catch(() => {});
+      throw err;
+    },
+  );
   const redis = redisConnection(config.REDIS_URL, 'producer');
   redis.on('error', (err) => log.debug({ err }, 'producer Redis connection error'));
   // Bull Board and the queue's own blocking reads want a connection that waits for Redis.
   const queueConnection = redisConnection(config.REDIS_URL, 'worker');
   queueConnection.on('error', (err) => log.debug({ err }, 'queue Redis connection error'));
-  const queue = createBatchQueue(settings, queueConnection);
+  const queue = createBatchQueue(settings, queueConnection, log);
   const subscriber = redisConnection(config.REDIS_URL, 'worker');
   subscriber.on('error', (err) => log.debug({ err }, 'commit feed Redis connection error'));
   const producer = createProducer({ store, queue, settings, logger: log });
@@ -110,8 +120,22 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
     keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     trustedProxies: config.TRUSTED_PROXIES,
   });
-  const address = await app.listen({ host, port: options.port ?? config.HTTP_PORT });
+  let address: string;
+  try {
+    address = await app.listen({ host, port: options.port ?? config.HTTP_PORT });
+  } catch (err) {
+    // A busy or forbidden port: say which, and let the process end (bin/turnlane.mjs exits on
+    // failure). Nothing here is awaited: closing a queue whose connection is still starting
+    // waited for it now and then, and the process hung instead of exiting.
+    void commits.close();
+    void queue.close().catch(() => {});
+    queueConnection.disconnect();
+    redis.disconnect();
+    void store.close().catch(() => {});
+    throw err;
+  }
   log.info({ url: address }, 'server listening');
+  pingRedis(config.REDIS_URL).catch((err: unknown) => log.warn({ err }, 'Redis does not answer: enqueues are accepted with delivery pending, /readyz answers 503, until it does'));
   let closed = false;
   return {
     app,

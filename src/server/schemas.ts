@@ -89,6 +89,9 @@ export const eventsQuery = z.object({ afterRevision: z.coerce.number().int().min
 /** The `Idempotency-Key` header: the batch's source key. */
 export const idempotencyKey = z.string().min(1).max(256);
 
+/** The headers of an enqueue, for the OpenAPI document: the key is optional; a repeat returns the first batch. */
+export const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey.optional() });
+
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';

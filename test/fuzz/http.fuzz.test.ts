@@ -16,6 +16,7 @@
  * route, default 40: about 3,300 requests in 15 s), TURNLANE_HTTP_FUZZ_VERBOSE=1 (a status table
  * per route).
  */
+import { DOCS_PREFIX } from '../../src/server/openapi.js';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import fc from 'fast-check';
@@ -72,6 +73,7 @@ const MODELS: Record<string, RouteModel> = {
   'GET /healthz': { access: 'public' },
   'GET /readyz': { access: 'public' },
   'GET /metrics': { access: 'public' },
+  'GET /openapi.json': { access: 'public' },
   'POST /v1/sessions': {
     access: 'producer',
     body: createSessionBody,
@@ -127,6 +129,8 @@ function modelOf(route: RouteEntry): RouteModel | undefined {
     const template = BULL_BOARD_TEMPLATES[`${route.method} ${route.url.slice(route.url.lastIndexOf('/'))}`];
     return template ? { ...BULL_BOARD_MODEL, template } : BULL_BOARD_MODEL;
   }
+  // The API reference (Swagger UI): its page, assets and document copies, public, any input.
+  if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) return { access: 'public', dashboard: true };
   return MODELS[`${route.method} ${route.url}`] ?? (route.method === 'HEAD' ? MODELS[`GET ${route.url}`] : undefined);
 }
 
@@ -483,7 +487,7 @@ function judgeAnswer(what: string, model: RouteModel, method: string, accept: st
   if (res.status >= 300 && res.status < 400) {
     expect(model.dashboard, `${what}: a redirect from a route that does not redirect`).toBe(true);
     const location = String(res.headers.location ?? '');
-    expect(location.startsWith('/admin'), `${what}: redirect off the dashboard: ${location}`).toBe(true);
+    expect(location.startsWith('/admin') || location.startsWith(DOCS_PREFIX), `${what}: redirect off the dashboard: ${location}`).toBe(true);
     const error = new URL(location, 'http://x').searchParams.get('error');
     expect(error ?? '', `${what}: an internal error behind a redirect`).not.toContain(INTERNAL_MESSAGE);
     return error !== null;

@@ -32,17 +32,26 @@ export function registerQueueCommands(program: Command): void {
     .option('--key <sourceKey>', 'idempotency (source) key: the same request again returns the first batch; another request is refused')
     .option('--json', 'print JSON')
     .action(async (session: string, text: string, options: { delivery: DeliveryPolicy; slot: SlotPolicy; mergeKey?: string; key?: string; json?: boolean }) => {
-      const { batch, replayed } = await withConnection(connectQueue, ({ producer }) =>
-        producer.enqueueTurnInputWithOutcome({
+      const { batch, replayed, deliveryPending } = await withConnection(connectQueue, async ({ producer }) => {
+        const failuresBefore = producer.stats.publishFailures;
+        const { batch, replayed } = await producer.enqueueTurnInputWithOutcome({
           sessionId: session,
           text,
           deliveryPolicy: options.delivery,
           slotPolicy: options.slot,
           ...(options.mergeKey ? { mergeKey: { kind: 'group', key: options.mergeKey } } : {}),
           ...(options.key ? { sourceKey: options.key } : {}),
-        }),
+        });
+        return { batch, replayed, deliveryPending: producer.stats.publishFailures > failuresBefore };
+      });
+      // With Redis away the batch is still accepted (Postgres holds it): say so, exit 0, and let
+      // the reconciler publish it. A retry without --key would enqueue it twice.
+      const verb = replayed ? 'replayed (already accepted under this key)' : 'enqueued';
+      print(options, deliveryPending ? { ...batch, replayed, deliveryPending } : { ...batch, replayed }, () =>
+        deliveryPending
+          ? `${verb} ${batchLine(batch)}; delivery pending: the reconciler will publish it (Redis did not take the job)`
+          : `${verb} ${batchLine(batch)}`,
       );
-      print(options, { ...batch, replayed }, (b) => `${replayed ? 'replayed (already accepted under this key)' : 'enqueued'} ${batchLine(b)}`);
     });
 
   program

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
+import { described } from '../openapi.js';
 import { deadLetterCursor, deadLetterSummary, PAGE_DEFAULT, parseDeadLetterCursor } from '../paging.js';
 import { batchIdParam, deadLetterQuery, parse } from '../schemas.js';
 
@@ -18,7 +19,8 @@ export async function requeueDeadLetter(ctx: ServerContext, batchId: string) {
 
 export function registerDeadLetterRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const operator = { onRequest: ctx.auth.requireOperator };
-  app.get('/v1/dead-letters', operator, async (request) => {
+  const tags = ['dead letters'];
+  app.get('/v1/dead-letters', { ...operator, ...described({ summary: 'Dead letters, optionally of one session', tags, caller: 'operator', querystring: deadLetterQuery }) }, async (request) => {
     const query = parse(deadLetterQuery, request.query, 'query');
     if (query.sessionId !== undefined) assertSessionId(query.sessionId, 'query.sessionId');
     const limit = query.limit ?? PAGE_DEFAULT;
@@ -27,7 +29,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: ServerContex
     const next = letters.length === limit ? deadLetterCursor(letters.at(-1)!) : null;
     return { deadLetters: query.payloads ? letters : letters.map(deadLetterSummary), next };
   });
-  app.post('/v1/dead-letters/:batchId/requeue', operator, async (request) => {
+  app.post('/v1/dead-letters/:batchId/requeue', { ...operator, ...described({ summary: 'Requeue a dead letter at the tail of its session', tags, caller: 'operator', params: batchIdParam }) }, async (request) => {
     const { batchId } = parse(batchIdParam, request.params, 'params');
     return requeueDeadLetter(ctx, batchId);
   });

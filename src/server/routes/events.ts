@@ -18,6 +18,7 @@ import type { SessionNode } from '../../store/contract.js';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
+import { described } from '../openapi.js';
 import { eventsQuery, parse, sessionIdParam } from '../schemas.js';
 import { createStreamGate, DEFAULT_STREAM_LIMITS, streamCallerOf } from '../stream-limits.js';
 
@@ -34,7 +35,8 @@ const SLOW_CLIENT_MS = 30_000;
 
 export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const gate = ctx.streams ?? createStreamGate(DEFAULT_STREAM_LIMITS);
-  app.get('/v1/sessions/:id/events', { onRequest: ctx.auth.requireProducer }, async (request, reply) => {
+  const doc = described({ summary: 'Server-Sent Events: ready, commit (id: head revision; resume with Last-Event-ID), session_closed', tags: ['sessions'], caller: 'producer', params: sessionIdParam, querystring: eventsQuery });
+  app.get('/v1/sessions/:id/events', { onRequest: ctx.auth.requireProducer, ...doc }, async (request, reply) => {
     const { id } = parse(sessionIdParam, request.params, 'params');
     assertSessionId(id, 'params.id');
     const query = parse(eventsQuery, request.query, 'query');

@@ -1,6 +1,7 @@
 /** Liveness, readiness (Postgres and Redis answer) and Prometheus metrics. No credentials. */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { described } from '../openapi.js';
 
 /** A readiness probe must answer before the orchestrator's own timeout (Kubernetes: 1 s). */
 const PROBE_TIMEOUT_MS = 800;
@@ -10,9 +11,10 @@ function withTimeout<T>(promise: Promise<T>): Promise<T> {
 }
 
 export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  const tags = ['health'];
+  app.get('/healthz', described({ summary: 'Liveness', tags, caller: 'public' }), async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', described({ summary: 'Readiness: Postgres and Redis answer (503 otherwise)', tags, caller: 'public' }), async (_request, reply) => {
     const [postgres, redis] = await Promise.allSettled([withTimeout(ctx.store.clock.nowMs()), withTimeout(ctx.redis.ping())]);
     const checks = {
       postgres: postgres.status === 'fulfilled' ? 'ok' : 'unavailable',
@@ -23,7 +25,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): 
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', described({ summary: 'Prometheus metrics', tags, caller: 'public' }), async (_request, reply) => {
     const body = await ctx.metrics.registry.metrics();
     return reply.header('content-type', ctx.metrics.registry.contentType).send(body);
   });

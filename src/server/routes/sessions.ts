@@ -11,8 +11,9 @@ import { requestHashOf } from '../../store/hash.js';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
+import { described } from '../openapi.js';
 import { batchSummary, PAGE_DEFAULT } from '../paging.js';
-import { batchParams, closeBody, commandBody, createSessionBody, idempotencyKey, inputBody, listQuery, parse, queueQuery, sessionIdParam } from '../schemas.js';
+import { batchParams, closeBody, commandBody, createSessionBody, idempotencyHeaders, idempotencyKey, inputBody, listQuery, parse, queueQuery, sessionIdParam } from '../schemas.js';
 
 function sessionParam(request: FastifyRequest): string {
   const { id } = parse(sessionIdParam, request.params, 'params');
@@ -83,13 +84,14 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   const { store } = ctx;
   const producer = { onRequest: ctx.auth.requireProducer };
 
-  app.post('/v1/sessions', producer, async (request, reply) => {
+  const tags = ['sessions'];
+  app.post('/v1/sessions', { ...producer, ...described({ summary: 'Create a task session with its limits', tags, caller: 'producer', body: createSessionBody }) }, async (request, reply) => {
     const body = parse(createSessionBody, request.body, 'body');
     const session = ctx.maxActivePerAgent > 0 ? await store.sessions.createIfUnderCap(body, ctx.maxActivePerAgent) : await store.sessions.create(body);
     return reply.status(201).send(session);
   });
 
-  app.get('/v1/sessions', { onRequest: ctx.auth.requireOperator }, async (request) => {
+  app.get('/v1/sessions', { onRequest: ctx.auth.requireOperator, ...described({ summary: 'List sessions (operator)', tags, caller: 'operator', querystring: listQuery }) }, async (request) => {
     const query = parse(listQuery, request.query, 'query');
     const sessions = await store.operator.listSessions({
       ...(query.after !== undefined ? { afterSessionId: query.after } : {}),
@@ -99,20 +101,20 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     return { sessions, next: sessions.length > 0 && sessions.length === (query.limit ?? 100) ? sessions.at(-1)!.sessionId : null };
   });
 
-  app.get('/v1/sessions/:id', producer, async (request) => {
+  app.get('/v1/sessions/:id', { ...producer, ...described({ summary: 'A session: policy, status, budget, head revision, lease holder, queue depth', tags, caller: 'producer', params: sessionIdParam }) }, async (request) => {
     const id = sessionParam(request);
     const view = await sessionView(store, id);
     if (!view) throw new HttpError(404, 'SESSION_NOT_FOUND', `no session ${id}`, { sessionId: id });
     return view;
   });
 
-  app.post('/v1/sessions/:id/close', producer, async (request) => {
+  app.post('/v1/sessions/:id/close', { ...producer, ...described({ summary: 'Close a task session; its unclaimed batches are cancelled', tags, caller: 'producer', params: sessionIdParam, body: closeBody }) }, async (request) => {
     const id = sessionParam(request);
     const body = parse(closeBody, request.body, 'body');
     return closeSession(ctx, id, body.agentId);
   });
 
-  app.post('/v1/sessions/:id/inputs', producer, async (request, reply) => {
+  app.post('/v1/sessions/:id/inputs', { ...producer, ...described({ summary: 'Enqueue turn input (202 the batch)', tags, caller: 'producer', params: sessionIdParam, headers: idempotencyHeaders, body: inputBody }) }, async (request, reply) => {
     const id = sessionParam(request);
     const body = parse(inputBody, request.body, 'body');
     const sourceKey = sourceKeyOf(request);
@@ -137,7 +139,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     return reply.status(202).send(batch);
   });
 
-  app.post('/v1/sessions/:id/commands', producer, async (request, reply) => {
+  app.post('/v1/sessions/:id/commands', { ...producer, ...described({ summary: 'Enqueue a session command (202 the batch)', tags, caller: 'producer', params: sessionIdParam, headers: idempotencyHeaders, body: commandBody }) }, async (request, reply) => {
     const id = sessionParam(request);
     const body = parse(commandBody, request.body, 'body');
     const clientKey = sourceKeyOf(request);
@@ -150,7 +152,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     return reply.status(202).send(batch);
   });
 
-  app.get('/v1/sessions/:id/queue', producer, async (request) => {
+  app.get('/v1/sessions/:id/queue', { ...producer, ...described({ summary: "A session's queued batches, each with held (one page)", tags, caller: 'producer', params: sessionIdParam, querystring: queueQuery }) }, async (request) => {
     const id = sessionParam(request);
     const query = parse(queueQuery, request.query, 'query');
     const limit = query.limit ?? PAGE_DEFAULT;
@@ -159,7 +161,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     return { sessionId: id, batches: query.payloads ? batches : batches.map((b) => ({ ...batchSummary(b), held: b.held })), next };
   });
 
-  app.delete('/v1/sessions/:id/batches/:batchId', producer, async (request) => {
+  app.delete('/v1/sessions/:id/batches/:batchId', { ...producer, ...described({ summary: 'Cancel a batch no running turn holds', tags, caller: 'producer', params: batchParams }) }, async (request) => {
     const { batchId } = parse(batchParams, request.params, 'params');
     const id = sessionParam(request);
     return cancelBatch(ctx, id, batchId);
