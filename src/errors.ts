@@ -24,7 +24,8 @@ export type TurnlaneErrorCode =
   | 'BUDGET_EXCEEDED'
   | 'RATE_LIMITED'
   | 'TOO_MANY_SESSIONS'
-  | 'SENSITIVITY_EXCEEDED';
+  | 'SENSITIVITY_EXCEEDED'
+  | 'API_KEY_EXISTS';
 
 export abstract class TurnlaneError extends Error {
   abstract readonly code: TurnlaneErrorCode | string;
@@ -98,7 +99,7 @@ export class SessionNotFoundError extends TurnlaneError {
   readonly code = 'SESSION_NOT_FOUND';
 }
 
-/** Creating a session id that exists. HTTP 409. */
+/** Creating a session id that exists: a task session record, accepted input, or another tenant's session. HTTP 409. */
 export class SessionAlreadyExistsError extends TurnlaneError {
   readonly code = 'SESSION_ALREADY_EXISTS';
 }
@@ -142,6 +143,11 @@ export class TooManySessionsError extends TurnlaneError {
 /** An input or tool declares a sensitivity above the session's ceiling. HTTP 403. */
 export class SensitivityExceededError extends TurnlaneError {
   readonly code = 'SENSITIVITY_EXCEEDED';
+}
+
+/** Creating an API key whose key id or digest is taken. HTTP 409. */
+export class ApiKeyExistsError extends TurnlaneError {
+  readonly code = 'API_KEY_EXISTS';
 }
 
 /** Describes a received value for an error message without echoing payload text. */

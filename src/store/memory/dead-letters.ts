@@ -3,7 +3,8 @@
  * repeated failed turns, kept until an operator requeues them.
  */
 import { InvalidInputError, describeValue } from '../../errors.js';
-import type { DeadLetter, QueuedWorkBatch } from '../contract.js';
+import type { DeadLetter, QueuedWorkBatch, TenantScope } from '../contract.js';
+import { tenantScopeOf, tenantSees } from './tenants.js';
 import { assertId, assertSessionId } from '../validate.js';
 import { batchRemove } from './queue.js';
 import { copy, isBatchHeld, sourceKeyOf, storeNow, type BatchRow, type MemoryState } from './state.js';
@@ -42,11 +43,12 @@ export function queueDeadLetter(state: MemoryState, sessionId: string, batchId: 
 }
 
 /** Dead letters of one session, or of all, ordered by `deadLetteredAtMs` then the batch's `enqueueSeq`. */
-export function queueListDeadLetters(state: MemoryState, sessionId?: string): DeadLetter[] {
+export function queueListDeadLetters(state: MemoryState, sessionId?: string, scope?: TenantScope): DeadLetter[] {
   if (sessionId !== undefined) assertSessionId(sessionId);
+  const tenantId = tenantScopeOf(scope);
   return [...state.deadLetters.values()]
     .map((row) => row.deadLetter)
-    .filter((dl) => sessionId === undefined || dl.sessionId === sessionId)
+    .filter((dl) => (sessionId === undefined || dl.sessionId === sessionId) && tenantSees(state, tenantId, dl.sessionId))
     .sort((a, b) => a.deadLetteredAtMs - b.deadLetteredAtMs || a.batch.enqueueSeq - b.batch.enqueueSeq)
     .map((dl) => copy(dl));
 }
@@ -55,10 +57,11 @@ export function queueListDeadLetters(state: MemoryState, sessionId?: string): De
  * Puts a dead letter back at the tail of its session's queue: same batch id, items, policies and
  * source key; new `enqueueSeq`; attempts 0; claim counter kept. Null when there is no such dead letter.
  */
-export function queueRequeueDeadLetter(state: MemoryState, batchId: string): QueuedWorkBatch | null {
+export function queueRequeueDeadLetter(state: MemoryState, batchId: string, scope?: TenantScope): QueuedWorkBatch | null {
   assertId(batchId, 'batchId');
+  const tenantId = tenantScopeOf(scope);
   const dead = state.deadLetters.get(batchId);
-  if (!dead) return null;
+  if (!dead || !tenantSees(state, tenantId, dead.deadLetter.sessionId)) return null;
   state.deadLetters.delete(batchId);
   state.lastEnqueueSeq += 1;
   const batch: QueuedWorkBatch = { ...copy(dead.deadLetter.batch), enqueueSeq: state.lastEnqueueSeq, status: 'queued' };

@@ -8,6 +8,7 @@ import type { QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkB
 import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
 import { copy, isBatchHeld, sourceKeyOf, storeNow, type BatchRow, type MemoryState } from './state.js';
 import { taskSessionAdmitDraft } from './task-sessions.js';
+import { tenantAdmitDraft } from './tenants.js';
 
 const MAX_SCAN_LIMIT = 10_000;
 
@@ -84,12 +85,19 @@ export function sessionRows(state: MemoryState, sessionId: string): BatchRow[] {
   return rows;
 }
 
-/** Validates the draft, applies the task-session rule (typed error, nothing written), then `batchInsert`. */
+/**
+ * Validates the draft, applies the tenant rule and then the task-session rule (typed errors,
+ * nothing written), then `batchInsert`; the first admitted enqueue of a session nobody owns makes
+ * it the draft's tenant's.
+ */
 export function queueEnqueue(state: MemoryState, draft: QueuedWorkBatchDraft): QueuedWorkBatch {
   const normalized = normalizeDraft(draft, state.limits);
   const now = storeNow(state);
+  tenantAdmitDraft(state, normalized);
   taskSessionAdmitDraft(state, normalized, now);
-  return batchInsert(state, normalized, now);
+  const batch = batchInsert(state, normalized, now);
+  if (!state.sessionTenants.has(normalized.sessionId)) state.sessionTenants.set(normalized.sessionId, normalized.tenantId);
+  return batch;
 }
 
 /** Deletes a queued batch of this session that no live claim holds; null if missing, foreign or held. */

@@ -4,12 +4,13 @@
  */
 import { InvalidInputError, StoreUnavailableError, describeValue } from '../../errors.js';
 import { newBatchId } from '../../ids.js';
-import type { DeadLetter, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus } from '../contract.js';
+import type { DeadLetter, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus, TenantScope } from '../contract.js';
 import { assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, type NormalizedDraft } from '../validate.js';
 import { batchFromRow, type BatchRow } from './batch-rows.js';
 import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
 import { draftAdmitted, draftRefusalRead } from './task-sessions.js';
+import { tenantClaimStep, tenantOwns, tenantRefusalRead, tenantScopeOf, tenantSees } from './tenants.js';
 
 const MAX_REASON_LENGTH = 4096;
 const MAX_SCAN_LIMIT = 10_000;
@@ -57,8 +58,9 @@ export function sourceKeysRemember(db: Db, ctx: PgContext, status: Exclude<Queue
  * source_keys (new, or taking over an expired memory); a live key returns the stored batch
  * instead and writes nothing. Rows touched: one queued_batches row, one source_keys row.
  * Usable inside a commit's transaction (the outbox), which checked the task-session rule itself;
- * `admit` (queue.enqueue) applies it in the same statement: when refused, nothing is written and
- * the typed error is thrown.
+ * `admit` (queue.enqueue) applies the tenant rule and the task-session rule in the same statement
+ * (and makes the draft's tenant the owner of a session nobody owns): when refused, nothing is
+ * written and the typed error is thrown.
  */
 export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraft, admit = false): Promise<QueuedWorkBatch> {
   const now = ctx.clock.now();
@@ -69,18 +71,21 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
     available_at_ms, enqueued_at_ms, payloads)`;
   const values = db`${batchId}, ${draft.sessionId}, ${draft.deliveryPolicy}, ${draft.slotPolicy}, ${mergeKey}, ${isCommand},
     ${draft.sourceKey}, ${draft.availableAtMs}::bigint, ${now}, ${JSON.stringify(draft.payloads)}::text::jsonb`;
-  const gate = admit ? draftAdmitted(db, ctx, draft) : db`true`;
+  const policyGate = admit ? draftAdmitted(db, ctx, draft) : db`true`;
+  const ownerStep = tenantClaimStep(db, ctx, draft.sessionId, draft.tenantId, policyGate);
+  const gate = admit ? db`${policyGate} and ${tenantOwns(db, draft.sessionId, draft.tenantId)}` : policyGate;
+  const refusalRead = async () => (await tenantRefusalRead(db, draft.sessionId, draft.tenantId)) ?? (await draftRefusalRead(db, ctx, draft));
   for (let round = 0; round < MAX_ENQUEUE_ROUNDS; round++) {
     if (draft.sourceKey === null) {
-      const [row] = await db<BatchRow[]>`insert into queued_batches ${columns} select ${values} where ${gate} returning *`;
+      const [row] = await db<BatchRow[]>`${admit ? db`with owner as (${ownerStep})` : db``} insert into queued_batches ${columns} select ${values} where ${gate} returning *`;
       if (row) return batchFromRow(row);
-      const refused = await draftRefusalRead(db, ctx, draft);
+      const refused = await refusalRead();
       if (refused) throw refused;
       // The record changed between the two reads (removed by cleanup): decide again.
       continue;
     }
     const inserted = await db<BatchRow[]>`
-      with key as (
+      with ${admit ? db`owner as (${ownerStep}),` : db``} key as (
         insert into source_keys as k (session_id, source_key, batch_id, status)
         select ${draft.sessionId}, ${draft.sourceKey}, ${batchId}, 'queued' where ${gate}
         on conflict (session_id, source_key) do update
@@ -92,7 +97,7 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
       returning *`;
     if (inserted[0]) return batchFromRow(inserted[0]);
     if (admit) {
-      const refused = await draftRefusalRead(db, ctx, draft);
+      const refused = await refusalRead();
       if (refused) throw refused;
     }
     // The key is live: its row was locked by the upsert above and is read again in a fresh snapshot.
@@ -227,13 +232,14 @@ export async function queueDeadLetter(ctx: PgContext, sessionId: string, batchId
   return letters[0] ?? null;
 }
 
-/** listDeadLetters: by deadLetteredAtMs then enqueueSeq, of one session or all. Rows touched: none. */
-export async function deadLetterList(ctx: PgContext, sessionId?: string): Promise<DeadLetter[]> {
+/** listDeadLetters: by deadLetteredAtMs then enqueueSeq, of one session or all, of one tenant's sessions or all. Rows touched: none. */
+export async function deadLetterList(ctx: PgContext, sessionId?: string, scope?: TenantScope): Promise<DeadLetter[]> {
   if (sessionId !== undefined) assertSessionId(sessionId);
+  const sees = tenantSees(ctx.sql, tenantScopeOf(scope), ctx.sql`d.session_id`);
   const rows = await runStatement(() =>
     sessionId === undefined
-      ? ctx.sql<DeadLetterRow[]>`select * from dead_letters order by dead_lettered_at_ms, enqueue_seq`
-      : ctx.sql<DeadLetterRow[]>`select * from dead_letters where session_id = ${sessionId} order by dead_lettered_at_ms, enqueue_seq`,
+      ? ctx.sql<DeadLetterRow[]>`select * from dead_letters d where ${sees} order by dead_lettered_at_ms, enqueue_seq`
+      : ctx.sql<DeadLetterRow[]>`select * from dead_letters d where session_id = ${sessionId} and ${sees} order by dead_lettered_at_ms, enqueue_seq`,
   );
   return rows.map(deadLetterFromRow);
 }
@@ -243,12 +249,13 @@ export async function deadLetterList(ctx: PgContext, sessionId?: string): Promis
  * enqueueSeq; attempts 0; claim counter kept) and its source key maps to it again. Rows touched:
  * the dead letter (deleted), one queued_batches row, the source_keys row. Null when absent.
  */
-export async function deadLetterRequeue(ctx: PgContext, batchId: string): Promise<QueuedWorkBatch | null> {
+export async function deadLetterRequeue(ctx: PgContext, batchId: string, scope?: TenantScope): Promise<QueuedWorkBatch | null> {
   assertId(batchId, 'batchId');
+  const sees = tenantSees(ctx.sql, tenantScopeOf(scope), ctx.sql`d.session_id`);
   const rows = await runStatement(
     () => ctx.sql<BatchRow[]>`
       with letter as (
-        delete from dead_letters where batch_id = ${batchId} returning batch
+        delete from dead_letters d where batch_id = ${batchId} and ${sees} returning batch
       ), back as (
         insert into queued_batches (batch_id, session_id, delivery_policy, slot_policy, merge_key, is_command, source_key,
           available_at_ms, enqueued_at_ms, payloads, claim_count, attempts, last_error)
