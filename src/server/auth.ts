@@ -1,6 +1,8 @@
 /**
  * Who may call what. Producers present an API key as `Authorization: Bearer <key>`; the server
- * keeps only SHA-256 digests of the keys. Operators present `user:password` with Basic auth or a
+ * keeps only SHA-256 digests of the keys: the environment's (API_KEY_SHA256, the default
+ * tenant's producer keys) and the store's (`turnlane keys create`: a tenant, a role, optional agent
+ * ids), looked up through `lookupApiKey` (api-keys.ts). Operators present `user:password` with Basic auth or a
  * signed login cookie from the /admin login form; passwords are kept as SHA-256 digests too, so
  * they should be long random strings (a digest of a short password is guessable offline).
  * Operators may also use the producer routes. `insecureLocal` lets everything through and is
@@ -8,6 +10,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DEFAULT_TENANT_ID } from '../store/tenants.js';
 import { HttpError } from './http-errors.js';
 
 export interface AuthSettings {
@@ -19,9 +22,22 @@ export interface AuthSettings {
   sessionSecret: string;
   /** No credentials checked (development on 127.0.0.1 only). */
   insecureLocal: boolean;
+  /** Finds a live API key of the store by the SHA-256 hex of the presented key; absent: environment keys only. */
+  lookupApiKey?: (keySha256: string) => Promise<Principal | null>;
 }
 
-export type Principal = { kind: 'producer' } | { kind: 'operator'; user: string } | { kind: 'local' };
+/** What an operator may do: `read_only` reads; `operator` also cancels, closes, resets and requeues; `admin` everything. */
+export type OperatorRole = 'read_only' | 'operator' | 'admin';
+
+/**
+ * `producer`: one tenant's sessions (of `agentIds` only, when the key names them; `keyId` null for
+ * an environment key). `operator`: every tenant, as its role allows (a dashboard login or a
+ * Basic-auth operator is `admin`). `local`: --insecure-local.
+ */
+export type Principal =
+  | { kind: 'producer'; tenantId: string; agentIds: string[] | null; keyId: string | null }
+  | { kind: 'operator'; user: string; role: OperatorRole }
+  | { kind: 'local' };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -72,6 +88,8 @@ export interface Authenticator {
   issueSession(user: string, nowMs: number): string;
   /** A per-session token that forms must echo (cookie logins only; the cookie is also SameSite=Strict). */
   csrfToken(request: FastifyRequest): string;
+  /** Like `identify`, and also looks up store API keys. */
+  authenticate(request: FastifyRequest): Promise<Principal | null>;
   /** onRequest hooks. */
   requireProducer(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   requireOperator(request: FastifyRequest, reply: FastifyReply): Promise<void>;
@@ -113,16 +131,30 @@ export function createAuthenticator(settings: AuthSettings): Authenticator {
     const space = header.indexOf(' ');
     const scheme = space > 0 ? header.slice(0, space).toLowerCase() : '';
     const value = space > 0 ? header.slice(space + 1).trim() : '';
-    if (scheme === 'bearer' && value !== '') return digestIn(sha256(value), settings.apiKeySha256) ? { kind: 'producer' } : null;
+    if (scheme === 'bearer' && value !== '') return digestIn(sha256(value), settings.apiKeySha256) ? ENVIRONMENT_PRODUCER : null;
     if (scheme === 'basic' && value !== '') {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon <= 0) return null;
       const user = decoded.slice(0, colon);
-      return checkOperator(user, decoded.slice(colon + 1)) ? { kind: 'operator', user } : null;
+      return checkOperator(user, decoded.slice(colon + 1)) ? { kind: 'operator', user, role: 'admin' } : null;
     }
     const user = sessionUser(request);
-    return user ? { kind: 'operator', user } : null;
+    return user ? { kind: 'operator', user, role: 'admin' } : null;
+  }
+
+  async function authenticate(request: FastifyRequest): Promise<Principal | null> {
+    const principal = identify(request);
+    if (principal || !settings.lookupApiKey) return principal;
+    const bearer = bearerKey(request);
+    return bearer === null ? null : settings.lookupApiKey(sha256(bearer).toString('hex'));
+  }
+
+  /** A read-only operator reads only: every other method is refused before the route runs. */
+  function refuseReadOnlyWrites(request: FastifyRequest, principal: Principal): void {
+    if (principal.kind === 'operator' && principal.role === 'read_only' && request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new HttpError(403, 'FORBIDDEN', 'a read-only operator cannot change anything');
+    }
   }
 
   function unauthorized(request: FastifyRequest, reply: FastifyReply, message: string): never {
@@ -135,6 +167,7 @@ export function createAuthenticator(settings: AuthSettings): Authenticator {
   return {
     settings,
     identify,
+    authenticate,
     checkOperator,
     issueSession(user, nowMs) {
       const user64 = Buffer.from(user, 'utf8').toString('base64url');
@@ -145,17 +178,31 @@ export function createAuthenticator(settings: AuthSettings): Authenticator {
       return sign(`csrf:${parseCookies(request.headers.cookie)[SESSION_COOKIE] ?? 'basic'}`);
     },
     async requireProducer(request, reply) {
-      const principal = identify(request);
+      const principal = await authenticate(request);
       if (!principal) unauthorized(request, reply, 'a producer API key (Authorization: Bearer) or operator credentials are required');
+      refuseReadOnlyWrites(request, principal);
       request.principal = principal;
     },
     async requireOperator(request, reply) {
-      const principal = identify(request);
+      const principal = await authenticate(request);
       if (!principal) unauthorized(request, reply, 'operator credentials are required');
       if (principal.kind === 'producer') throw new HttpError(403, 'FORBIDDEN', 'a producer API key cannot use operator routes');
+      refuseReadOnlyWrites(request, principal);
       request.principal = principal;
     },
   };
+}
+
+/** The environment-configured producer keys (API_KEY_SHA256) act for the default tenant. */
+const ENVIRONMENT_PRODUCER: Principal = Object.freeze({ kind: 'producer', tenantId: DEFAULT_TENANT_ID, agentIds: null, keyId: null });
+
+/** The key of an `Authorization: Bearer <key>` header; null without one. */
+function bearerKey(request: FastifyRequest): string | null {
+  const header = request.headers.authorization ?? '';
+  const space = header.indexOf(' ');
+  if (space <= 0 || header.slice(0, space).toLowerCase() !== 'bearer') return null;
+  const value = header.slice(space + 1).trim();
+  return value === '' ? null : value;
 }
 
 /** Whether any credential is configured at all. */

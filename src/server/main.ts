@@ -13,6 +13,7 @@ import { exitOnSignals } from '../runtime/shutdown.js';
 import { guardStore } from '../runtime/store-guard.js';
 import { createPostgresStore } from '../store/postgres/index.js';
 import { buildApp } from './app.js';
+import { createApiKeyLookup } from './api-keys.js';
 import { createAuthenticator, hasCredentials } from './auth.js';
 import { createCommitHub } from './commit-hub.js';
 import type { ServerContext } from './context.js';
@@ -74,6 +75,7 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
       ...credentials,
       sessionSecret: config.OPERATOR_SESSION_SECRET,
       insecureLocal: insecureLocal && !hasCredentials(credentials),
+      lookupApiKey: createApiKeyLookup(store, log),
     }),
     commits,
     metrics,

@@ -1,13 +1,18 @@
-/** Dead letters, for operators: list (optionally one session's) and requeue at the tail. */
+/**
+ * Dead letters: list (optionally one session's) and requeue at the tail. Operators see every
+ * tenant's; a producer key its own tenant's (requeue is a destructive command: the owning tenant
+ * or an operator), and a key bound to agent ids none (tenant-wide lists, 403).
+ */
 import type { FastifyInstance } from 'fastify';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
 import { batchIdParam, deadLetterQuery, parse } from '../schemas.js';
+import { assertTenantWide, callerTenant } from '../tenancy.js';
 
-/** Requeues a dead letter and publishes its job; 404 when there is none. */
-export async function requeueDeadLetter(ctx: ServerContext, batchId: string) {
-  const batch = await ctx.store.queue.requeueDeadLetter(batchId);
+/** Requeues a dead letter (of `tenantId`'s sessions only, when given) and publishes its job; 404 when there is none. */
+export async function requeueDeadLetter(ctx: ServerContext, batchId: string, tenantId: string | null = null) {
+  const batch = await ctx.store.queue.requeueDeadLetter(batchId, tenantId === null ? undefined : { tenantId });
   if (!batch) throw new HttpError(404, 'DEAD_LETTER_NOT_FOUND', `no dead letter ${batchId}`, { batchId });
   // A job of the same id may linger as failed: remove it so the new add is not a no-op.
   await ctx.queue.remove(batchId).catch(() => 0);
@@ -16,14 +21,17 @@ export async function requeueDeadLetter(ctx: ServerContext, batchId: string) {
 }
 
 export function registerDeadLetterRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const operator = { onRequest: ctx.auth.requireOperator };
-  app.get('/v1/dead-letters', operator, async (request) => {
+  const producer = { onRequest: ctx.auth.requireProducer };
+  app.get('/v1/dead-letters', producer, async (request) => {
     const query = parse(deadLetterQuery, request.query, 'query');
     if (query.sessionId !== undefined) assertSessionId(query.sessionId, 'query.sessionId');
-    return { deadLetters: await ctx.store.queue.listDeadLetters(query.sessionId) };
+    assertTenantWide(request);
+    const tenantId = callerTenant(request);
+    return { deadLetters: await ctx.store.queue.listDeadLetters(query.sessionId, tenantId === null ? undefined : { tenantId }) };
   });
-  app.post('/v1/dead-letters/:batchId/requeue', operator, async (request) => {
+  app.post('/v1/dead-letters/:batchId/requeue', producer, async (request) => {
     const { batchId } = parse(batchIdParam, request.params, 'params');
-    return requeueDeadLetter(ctx, batchId);
+    assertTenantWide(request);
+    return requeueDeadLetter(ctx, batchId, callerTenant(request));
   });
 }

@@ -1,6 +1,7 @@
 /**
  * Task sessions and their queues: create, read, close; enqueue input and commands; list and
- * cancel queued batches. Producer credentials (or an operator's).
+ * cancel queued batches. Producer credentials (or an operator's). A producer key works on its own
+ * tenant's sessions only; any other answers as a missing session (tenancy.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -10,6 +11,7 @@ import { sessionCommandDraft } from '../../store/drafts.js';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
+import { actingTenant, assertAgentAllowed, assertSessionVisible } from '../tenancy.js';
 import { batchParams, closeBody, commandBody, createSessionBody, idempotencyKey, inputBody, listQuery, parse, sessionIdParam } from '../schemas.js';
 
 function sessionParam(request: FastifyRequest): string {
@@ -73,7 +75,10 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.post('/v1/sessions', producer, async (request, reply) => {
     const body = parse(createSessionBody, request.body, 'body');
-    const session = ctx.maxActivePerAgent > 0 ? await store.sessions.createIfUnderCap(body, ctx.maxActivePerAgent) : await store.sessions.create(body);
+    assertAgentAllowed(request, body.agentId);
+    // Operators create for the default tenant (actingTenant without a session).
+    const create = { ...body, tenantId: await actingTenant(ctx, request) };
+    const session = ctx.maxActivePerAgent > 0 ? await store.sessions.createIfUnderCap(create, ctx.maxActivePerAgent) : await store.sessions.create(create);
     return reply.status(201).send(session);
   });
 
@@ -89,6 +94,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get('/v1/sessions/:id', producer, async (request) => {
     const id = sessionParam(request);
+    await assertSessionVisible(ctx, request, id);
     const view = await sessionView(store, id);
     if (!view) throw new HttpError(404, 'SESSION_NOT_FOUND', `no session ${id}`, { sessionId: id });
     return view;
@@ -97,6 +103,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   app.post('/v1/sessions/:id/close', producer, async (request) => {
     const id = sessionParam(request);
     const body = parse(closeBody, request.body, 'body');
+    await assertSessionVisible(ctx, request, id);
     return closeSession(ctx, id, body.agentId);
   });
 
@@ -104,6 +111,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     const id = sessionParam(request);
     const body = parse(inputBody, request.body, 'body');
     const sourceKey = sourceKeyOf(request);
+    await assertSessionVisible(ctx, request, id);
     const items = body.items ?? [{ type: 'text' as const, text: body.text! }];
     const payloads: QueuedWorkPayload[] = [{ type: 'turn_input', input: { items } }];
     const draft: QueuedWorkBatchDraft = {
@@ -117,6 +125,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
       ...(body.delayMs !== undefined ? { availableAtMs: (await store.clock.nowMs()) + body.delayMs } : {}),
       ...(body.agentId !== undefined ? { agentId: body.agentId } : {}),
       ...(body.sensitivity !== undefined ? { sensitivity: body.sensitivity } : {}),
+      tenantId: await actingTenant(ctx, request, id),
     };
     const batch = await ctx.producer.enqueue(draft);
     ctx.metrics.enqueued.inc();
@@ -128,7 +137,9 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     const id = sessionParam(request);
     const body = parse(commandBody, request.body, 'body');
     const key = sourceKeyOf(request) ?? randomBytes(12).toString('hex');
-    const batch = await ctx.producer.enqueue(sessionCommandDraft(id, { kind: body.kind, reason: body.reason }, key));
+    await assertSessionVisible(ctx, request, id);
+    const draft = { ...sessionCommandDraft(id, { kind: body.kind, reason: body.reason }, key), tenantId: await actingTenant(ctx, request, id) };
+    const batch = await ctx.producer.enqueue(draft);
     ctx.metrics.enqueued.inc();
     request.log.info({ sessionId: id, batchId: batch.batchId, command: body.kind }, 'command accepted');
     return reply.status(202).send(batch);
@@ -136,12 +147,14 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get('/v1/sessions/:id/queue', producer, async (request) => {
     const id = sessionParam(request);
+    await assertSessionVisible(ctx, request, id);
     return { sessionId: id, batches: await queueView(store, id) };
   });
 
   app.delete('/v1/sessions/:id/batches/:batchId', producer, async (request) => {
     const { batchId } = parse(batchParams, request.params, 'params');
     const id = sessionParam(request);
+    await assertSessionVisible(ctx, request, id);
     return cancelBatch(ctx, id, batchId);
   });
 }

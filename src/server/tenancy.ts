@@ -1,0 +1,65 @@
+/**
+ * Route-level tenant rules (issue 14). A producer key acts for one tenant: it sees only sessions
+ * its tenant owns (and, when the key names agent ids, only task sessions of those agents);
+ * anything else answers exactly as a missing session does (404 SESSION_NOT_FOUND), so a key
+ * cannot tell another tenant's session from none. Operators and --insecure-local see every tenant.
+ * The store re-checks the tenant on enqueue in the same statement that writes (a session's owner
+ * never changes once set, so a check here stays true for the rest of the request).
+ */
+import type { FastifyRequest } from 'fastify';
+import { DEFAULT_TENANT_ID } from '../store/tenants.js';
+import type { Principal } from './auth.js';
+import type { ServerContext } from './context.js';
+import { HttpError } from './http-errors.js';
+
+type ProducerPrincipal = Extract<Principal, { kind: 'producer' }>;
+
+/** The producer principal of a request, or null for operators and --insecure-local. */
+export function producerOf(request: FastifyRequest): ProducerPrincipal | null {
+  return request.principal?.kind === 'producer' ? request.principal : null;
+}
+
+/** The tenant a request is confined to; null: every tenant. */
+export function callerTenant(request: FastifyRequest): string | null {
+  return producerOf(request)?.tenantId ?? null;
+}
+
+export function sessionNotFound(sessionId: string): HttpError {
+  return new HttpError(404, 'SESSION_NOT_FOUND', `no session ${sessionId}`, { sessionId });
+}
+
+/**
+ * The tenant an enqueue or create acts for: a producer's own; for operators the session's owner
+ * (an operator's command lands in the owner's session), or the default tenant for a new session.
+ */
+export async function actingTenant(ctx: ServerContext, request: FastifyRequest, sessionId?: string): Promise<string> {
+  const producer = producerOf(request);
+  if (producer) return producer.tenantId;
+  return (sessionId === undefined ? null : await ctx.store.sessions.tenantOf(sessionId)) ?? DEFAULT_TENANT_ID;
+}
+
+/**
+ * Refuses (404, as missing) a session the caller may not see. A session nobody owns (never
+ * enqueued to nor created) counts as the default tenant's. For a key bound to agent ids the
+ * session must be a task session of one of them.
+ */
+export async function assertSessionVisible(ctx: ServerContext, request: FastifyRequest, sessionId: string): Promise<void> {
+  const producer = producerOf(request);
+  if (!producer) return;
+  const [owner, task] = await Promise.all([ctx.store.sessions.tenantOf(sessionId), producer.agentIds ? ctx.store.sessions.get(sessionId) : null]);
+  if ((owner ?? DEFAULT_TENANT_ID) !== producer.tenantId) throw sessionNotFound(sessionId);
+  if (producer.agentIds && !(task && producer.agentIds.includes(task.agentId))) throw sessionNotFound(sessionId);
+}
+
+/** A key bound to agent ids may create sessions of those agents only (403 AGENT_NOT_ALLOWED). */
+export function assertAgentAllowed(request: FastifyRequest, agentId: string): void {
+  const producer = producerOf(request);
+  if (producer?.agentIds && !producer.agentIds.includes(agentId)) {
+    throw new HttpError(403, 'AGENT_NOT_ALLOWED', `this API key acts for agents ${producer.agentIds.join(', ')} only`, { agentId });
+  }
+}
+
+/** Keys bound to agent ids do not see tenant-wide lists (dead letters): 403. */
+export function assertTenantWide(request: FastifyRequest): void {
+  if (producerOf(request)?.agentIds) throw new HttpError(403, 'FORBIDDEN', 'an API key bound to agent ids cannot list or requeue tenant-wide dead letters');
+}
