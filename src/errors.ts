@@ -25,7 +25,8 @@ export type TurnlaneErrorCode =
   | 'RATE_LIMITED'
   | 'TOO_MANY_SESSIONS'
   | 'SENSITIVITY_EXCEEDED'
-  | 'API_KEY_EXISTS';
+  | 'API_KEY_EXISTS'
+  | 'API_KEY_NOT_FOUND';
 
 export abstract class TurnlaneError extends Error {
   abstract readonly code: TurnlaneErrorCode | string;
@@ -143,6 +144,11 @@ export class TooManySessionsError extends TurnlaneError {
 /** An input or tool declares a sensitivity above the session's ceiling. HTTP 403. */
 export class SensitivityExceededError extends TurnlaneError {
   readonly code = 'SENSITIVITY_EXCEEDED';
+}
+
+/** Revoking an API key id that does not exist. HTTP 404. */
+export class ApiKeyNotFoundError extends TurnlaneError {
+  readonly code = 'API_KEY_NOT_FOUND';
 }
 
 /** Creating an API key whose key id or digest is taken. HTTP 409. */

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config.js';
 import { TurnlaneError } from '../errors.js';
+import { registerKeyCommands } from './commands/keys.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerProcessCommands } from './commands/processes.js';
 import { registerQueueCommands } from './commands/queue.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .description('per-session serial turns for conversational agents: Postgres decides, BullMQ delivers')
     .showHelpAfterError('(run turnlane --help for usage)')
     .exitOverride();
+  registerKeyCommands(program);
   registerMaintenanceCommands(program);
   registerProcessCommands(program);
   registerQueueCommands(program);
