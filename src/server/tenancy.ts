@@ -39,16 +39,34 @@ export async function actingTenant(ctx: ServerContext, request: FastifyRequest, 
 }
 
 /**
- * Refuses (404, as missing) a session the caller may not see. A session nobody owns (never
- * enqueued to nor created) counts as the default tenant's. For a key bound to agent ids the
- * session must be a task session of one of them.
+ * Refuses a session the caller may not see with `notFound()`, the very error the route gives for a
+ * missing session. A producer sees its tenant's sessions; one nobody owns (from before tenants and
+ * never enqueued to since, or committed straight through the store) is the default tenant's if the
+ * store knows it. A key bound to agent ids sees task sessions of those agents only.
  */
-export async function assertSessionVisible(ctx: ServerContext, request: FastifyRequest, sessionId: string): Promise<void> {
+export async function assertSessionVisible(ctx: ServerContext, request: FastifyRequest, sessionId: string, notFound: () => Error = () => sessionNotFound(sessionId)): Promise<void> {
   const producer = producerOf(request);
   if (!producer) return;
-  const [owner, task] = await Promise.all([ctx.store.sessions.tenantOf(sessionId), producer.agentIds ? ctx.store.sessions.get(sessionId) : null]);
-  if ((owner ?? DEFAULT_TENANT_ID) !== producer.tenantId) throw sessionNotFound(sessionId);
-  if (producer.agentIds && !(task && producer.agentIds.includes(task.agentId))) throw sessionNotFound(sessionId);
+  const { store } = ctx;
+  const [owner, task] = await Promise.all([store.sessions.tenantOf(sessionId), store.sessions.get(sessionId)]);
+  if (producer.agentIds && !(task && producer.agentIds.includes(task.agentId))) throw notFound();
+  if (owner === producer.tenantId) return;
+  if (owner === null && producer.tenantId === DEFAULT_TENANT_ID && (task || (await store.operator.getSession(sessionId)))) return;
+  throw notFound();
+}
+
+/**
+ * Before an enqueue (which may start a new session): a key bound to agent ids may enqueue only to
+ * its tenant's task sessions of those agents (else 404, as missing). The tenant rule itself is the
+ * store's, in the statement that writes: another tenant's session is SessionNotFoundError (404,
+ * the same body), and a new session becomes the caller's tenant's.
+ */
+export async function assertMayEnqueue(ctx: ServerContext, request: FastifyRequest, sessionId: string): Promise<void> {
+  const producer = producerOf(request);
+  // Without agent ids the store's check is the whole rule: no extra round trip on the enqueue path.
+  if (!producer?.agentIds) return;
+  const [owner, task] = await Promise.all([ctx.store.sessions.tenantOf(sessionId), ctx.store.sessions.get(sessionId)]);
+  if (owner !== producer.tenantId || !(task && producer.agentIds.includes(task.agentId))) throw sessionNotFound(sessionId);
 }
 
 /** A key bound to agent ids may create sessions of those agents only (403 AGENT_NOT_ALLOWED). */

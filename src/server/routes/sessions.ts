@@ -11,7 +11,8 @@ import { sessionCommandDraft } from '../../store/drafts.js';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
-import { actingTenant, assertAgentAllowed, assertSessionVisible } from '../tenancy.js';
+import { SessionNotFoundError } from '../../errors.js';
+import { actingTenant, assertAgentAllowed, assertMayEnqueue, assertSessionVisible } from '../tenancy.js';
 import { batchParams, closeBody, commandBody, createSessionBody, idempotencyKey, inputBody, listQuery, parse, sessionIdParam } from '../schemas.js';
 
 function sessionParam(request: FastifyRequest): string {
@@ -58,7 +59,11 @@ export async function cancelBatch(ctx: ServerContext, sessionId: string, batchId
   if (cancelled) return cancelled;
   const batch = await ctx.store.queue.get(batchId);
   if (batch && batch.sessionId === sessionId) throw new HttpError(409, 'BATCH_HELD', `batch ${batchId} is held by a running turn`, { sessionId, batchId });
-  throw new HttpError(404, 'BATCH_NOT_FOUND', `no queued batch ${batchId} in session ${sessionId}`, { sessionId, batchId });
+  throw batchNotFound(sessionId, batchId);
+}
+
+function batchNotFound(sessionId: string, batchId: string): HttpError {
+  return new HttpError(404, 'BATCH_NOT_FOUND', `no queued batch ${batchId} in session ${sessionId}`, { sessionId, batchId });
 }
 
 /** Closes a task session (cancelling its unclaimed batches) and ends its event streams everywhere. */
@@ -103,7 +108,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   app.post('/v1/sessions/:id/close', producer, async (request) => {
     const id = sessionParam(request);
     const body = parse(closeBody, request.body, 'body');
-    await assertSessionVisible(ctx, request, id);
+    // As the store answers a close of a missing session.
+    await assertSessionVisible(ctx, request, id, () => new SessionNotFoundError(`no task session ${id}`, { sessionId: id }));
     return closeSession(ctx, id, body.agentId);
   });
 
@@ -111,7 +117,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     const id = sessionParam(request);
     const body = parse(inputBody, request.body, 'body');
     const sourceKey = sourceKeyOf(request);
-    await assertSessionVisible(ctx, request, id);
+    await assertMayEnqueue(ctx, request, id);
     const items = body.items ?? [{ type: 'text' as const, text: body.text! }];
     const payloads: QueuedWorkPayload[] = [{ type: 'turn_input', input: { items } }];
     const draft: QueuedWorkBatchDraft = {
@@ -137,7 +143,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     const id = sessionParam(request);
     const body = parse(commandBody, request.body, 'body');
     const key = sourceKeyOf(request) ?? randomBytes(12).toString('hex');
-    await assertSessionVisible(ctx, request, id);
+    await assertMayEnqueue(ctx, request, id);
     const draft = { ...sessionCommandDraft(id, { kind: body.kind, reason: body.reason }, key), tenantId: await actingTenant(ctx, request, id) };
     const batch = await ctx.producer.enqueue(draft);
     ctx.metrics.enqueued.inc();
@@ -154,7 +160,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   app.delete('/v1/sessions/:id/batches/:batchId', producer, async (request) => {
     const { batchId } = parse(batchParams, request.params, 'params');
     const id = sessionParam(request);
-    await assertSessionVisible(ctx, request, id);
+    // As cancelBatch answers a batch that is not in the session's queue.
+    await assertSessionVisible(ctx, request, id, () => batchNotFound(id, batchId));
     return cancelBatch(ctx, id, batchId);
   });
 }
