@@ -77,12 +77,15 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
     // Answered here rather than thrown: Bull Board's plugin has its own error handler, which
     // would turn a thrown 401 into a 500.
     scope.addHook('onRequest', async (request, reply) => {
-      const principal = auth.identify(request);
+      const principal = await auth.authenticate(request);
       if (!principal) {
         if (wantsHtml(request)) return sendHtml(reply, loginPage(safeNext(request.url), false), 401);
         return reply.status(401).header('www-authenticate', 'Basic realm="turnlane", charset="UTF-8"').send(errorBody('UNAUTHORIZED', 'operator credentials are required'));
       }
       if (principal.kind === 'producer') return reply.status(403).send(errorBody('FORBIDDEN', 'a producer API key cannot use the dashboard'));
+      if (principal.kind === 'operator' && principal.role === 'read_only' && request.method !== 'GET' && request.method !== 'HEAD') {
+        return reply.status(403).send(errorBody('FORBIDDEN', 'a read-only operator cannot change anything'));
+      }
       request.principal = principal;
     });
     scope.setErrorHandler((err, request, reply) => {
