@@ -68,7 +68,10 @@ const schema = z.object({
   HTTP_PORT: int(8080, 0),
   /** API server: largest request body in bytes (a batch is at most 256 KiB of payload JSON). */
   HTTP_BODY_LIMIT_BYTES: int(1_048_576, 1024),
-  /** Producer API keys: comma-separated lowercase hex SHA-256 of each key (`printf %s KEY | sha256sum`). */
+  /**
+   * Producer API keys of the default tenant: comma-separated lowercase hex SHA-256 of each key
+   * (`printf %s KEY | sha256sum`). Keys of other tenants live in Postgres (`turnlane keys create`).
+   */
   API_KEY_SHA256: hexList(),
   /** Operators for /admin and dead letters: comma-separated `user:sha256-hex-of-password`. */
   OPERATOR_CREDENTIALS: z
