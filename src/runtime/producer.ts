@@ -30,6 +30,8 @@ export interface TurnInputRequest {
   sourceKey?: string;
   /** Store time before which the input is not delivered. */
   availableAtMs?: number;
+  /** The producing tenant (QueuedWorkBatchDraft.tenantId); default: the default tenant. */
+  tenantId?: string;
 }
 
 /** What a job is made from. */
@@ -105,6 +107,7 @@ export function createProducer(options: ProducerOptions): Producer {
         ...(request.mergeKey ? { mergeKey: request.mergeKey } : {}),
         ...(request.sourceKey !== undefined ? { sourceKey: request.sourceKey } : {}),
         ...(request.availableAtMs !== undefined ? { availableAtMs: request.availableAtMs } : {}),
+        ...(request.tenantId !== undefined ? { tenantId: request.tenantId } : {}),
         payloads: [{ type: 'turn_input', input: { items: [{ type: 'text', text: request.text }] } }],
       }),
     submitSessionCommand: (sessionId, command, idempotencyKey) => enqueue(sessionCommandDraft(sessionId, command, idempotencyKey)),
