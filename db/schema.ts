@@ -424,3 +424,51 @@ export const taskSessions = pgTable(
     check('task_sessions_removed_has_ended', sql`${t.removedAtMs} is null or ${t.status} <> 'active'`),
   ],
 );
+
+/**
+ * API keys (issue 14), each bound to a tenant, a role and optionally to agent ids. Written by the
+ * CLI through the store: `turnlane keys create` inserts, `turnlane keys revoke` sets revoked_at_ms.
+ * Never deleted: a revoked key stays listed and its digest keeps being refused.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    /** Public name of the key (listing, revoking, logs); not a secret. */
+    keyId: text('key_id').primaryKey(),
+    /**
+     * Lowercase hex SHA-256 of the key. Keys are 256-bit random tokens from a CSPRNG, so a fast
+     * unsalted hash is safe here (nothing to brute-force) and gives an exact-match lookup index.
+     */
+    keySha256: text('key_sha256').notNull(),
+    /** The tenant whose sessions the key works on. */
+    tenantId: text('tenant_id').notNull(),
+    /** `producer` (its tenant's sessions) or an operator role: `read_only`, `operator`, `admin`. */
+    role: text('role').notNull(),
+    /** Null: any agent of the tenant; else only task sessions of these agents. */
+    agentIds: jsonb('agent_ids'),
+    label: text('label').notNull(),
+    createdAtMs: ms('created_at_ms').notNull(),
+    /** Set once by revoke; null while the key is live. */
+    revokedAtMs: ms('revoked_at_ms'),
+  },
+  (t) => [
+    uniqueIndex('api_keys_sha256_key').on(t.keySha256),
+    check('api_keys_role', sql`${t.role} in ('producer', 'read_only', 'operator', 'admin')`),
+  ],
+);
+
+/**
+ * Which tenant owns each session (issue 14). Written once, by the first enqueue of a session
+ * nobody owns (queue.ts) or by task-session create (task-sessions.ts); never changed and never
+ * deleted, since a session's history outlives its queue and its task-session record. Sessions from
+ * before tenants were backfilled as the default tenant's.
+ */
+export const sessionTenants = pgTable(
+  'session_tenants',
+  {
+    sessionId: text('session_id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    ownedAtMs: ms('owned_at_ms').notNull(),
+  },
+  (t) => [index('session_tenants_tenant_idx').on(t.tenantId, t.sessionId)],
+);

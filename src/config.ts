@@ -84,7 +84,10 @@ const schema = z.object({
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
   /** API server: ms of socket inactivity after which any connection is closed (event streams send a keepalive every 15 s). */
   HTTP_CONNECTION_TIMEOUT_MS: int(60_000, 1000),
-  /** Producer API keys: comma-separated lowercase hex SHA-256 of each key (`printf %s KEY | sha256sum`). */
+  /**
+   * Producer API keys of the default tenant: comma-separated lowercase hex SHA-256 of each key
+   * (`printf %s KEY | sha256sum`). Keys of other tenants live in Postgres (`turnlane keys create`).
+   */
   API_KEY_SHA256: hexList(),
   /**
    * Operators for /admin and dead letters: comma-separated `user:<hash>`, the hash as printed by

@@ -27,7 +27,9 @@ export type TurnlaneErrorCode =
   | 'SENSITIVITY_EXCEEDED'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'NON_RETRYABLE'
-  | 'DURABILITY_MISMATCH';
+  | 'DURABILITY_MISMATCH'
+  | 'API_KEY_EXISTS'
+  | 'API_KEY_NOT_FOUND';
 
 export abstract class TurnlaneError extends Error {
   abstract readonly code: TurnlaneErrorCode | string;
@@ -101,7 +103,7 @@ export class SessionNotFoundError extends TurnlaneError {
   readonly code = 'SESSION_NOT_FOUND';
 }
 
-/** Creating a session id that exists. HTTP 409. */
+/** Creating a session id that exists: a task session record, accepted input, or another tenant's session. HTTP 409. */
 export class SessionAlreadyExistsError extends TurnlaneError {
   readonly code = 'SESSION_ALREADY_EXISTS';
 }
@@ -175,6 +177,16 @@ export class NonRetryableError extends TurnlaneError {
 /** A worker was given stores of different durability (a durable store, attachments kept in memory). */
 export class DurabilityMismatchError extends TurnlaneError {
   readonly code = 'DURABILITY_MISMATCH';
+}
+
+/** Revoking an API key id that does not exist. HTTP 404. */
+export class ApiKeyNotFoundError extends TurnlaneError {
+  readonly code = 'API_KEY_NOT_FOUND';
+}
+
+/** Creating an API key whose key id or digest is taken. HTTP 409. */
+export class ApiKeyExistsError extends TurnlaneError {
+  readonly code = 'API_KEY_EXISTS';
 }
 
 /** Describes a received value for an error message without echoing payload text. */

@@ -24,3 +24,13 @@ export function itemId(batchId: string, index: number): string {
 export function newSessionId(): string {
   return `s_${uuidv7()}`;
 }
+
+/** A new API key: `tlk_` and 256 bits from the CSPRNG, base64url. Shown once; the store keeps its SHA-256. */
+export function newApiKey(): string {
+  return `tlk_${randomBytes(32).toString('base64url')}`;
+}
+
+/** A public API key id: `key_` and 48 random bits, hex (not a secret). */
+export function newApiKeyId(): string {
+  return `key_${randomBytes(6).toString('hex')}`;
+}

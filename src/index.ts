@@ -12,6 +12,7 @@ export {
   queueClaimCompletion,
 } from './store/drafts.js';
 export { DEFAULT_LIMITS } from './store/validate.js';
+export { DEFAULT_TENANT_ID } from './store/tenants.js';
 export { createInMemoryStore } from './store/memory/index.js';
 export { createPostgresStore } from './store/postgres/index.js';
 export { migrate } from '../db/migrate.js';

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config.js';
 import { TurnlaneError } from '../errors.js';
+import { registerKeyCommands } from './commands/keys.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerOperatorCommands } from './commands/operators.js';
 import { registerProcessCommands } from './commands/processes.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run turnlane --help for usage)')
     .exitOverride();
+  registerKeyCommands(program);
   registerMaintenanceCommands(program);
   registerOperatorCommands(program);
   registerProcessCommands(program);

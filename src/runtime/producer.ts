@@ -36,6 +36,8 @@ export interface TurnInputRequest {
   sourceKey?: string;
   /** Store time before which the input is not delivered. */
   availableAtMs?: number;
+  /** The producing tenant (QueuedWorkBatchDraft.tenantId); default: the default tenant. */
+  tenantId?: string;
 }
 
 /** What a job is made from. */
@@ -88,6 +90,7 @@ export function turnInputRequestDraft(request: TurnInputRequest): QueuedWorkBatc
     slotPolicy: request.slotPolicy ?? 'exclusive',
     ...(request.mergeKey ? { mergeKey: request.mergeKey } : {}),
     ...(request.availableAtMs !== undefined ? { availableAtMs: request.availableAtMs } : {}),
+    ...(request.tenantId !== undefined ? { tenantId: request.tenantId } : {}),
     payloads: [{ type: 'turn_input', input: { items: [{ type: 'text', text: request.text }] } }],
   };
   if (request.sourceKey === undefined) return draft;

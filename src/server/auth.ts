@@ -1,8 +1,10 @@
 /**
  * Who may call what. Producers present an API key as `Authorization: Bearer <key>`; the server
- * keeps only SHA-256 digests of the keys. Operators present `user:password` with Basic auth or the
- * login cookie of the /admin login form: a signed random id of a server-side session
- * (operator-sessions.ts), which logout revokes. Passwords are kept as salted scrypt hashes
+ * keeps only SHA-256 digests of the keys: the environment's (API_KEY_SHA256, the default
+ * tenant's producer keys) and the store's (`turnlane keys create`: a tenant, a role, optional agent
+ * ids), looked up through `lookupApiKey` (api-keys.ts). Operators present `user:password` with
+ * Basic auth or the login cookie of the /admin login form: a signed random id of a server-side
+ * session (operator-sessions.ts), which logout revokes. Passwords are kept as salted scrypt hashes
  * (passwords.ts); failed operator logins are throttled per user and per address
  * (login-throttle.ts). Operators may also use the producer routes. `insecureLocal` lets
  * everything through and is only accepted together with a 127.0.0.1 bind (see app.ts).
@@ -10,6 +12,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DEFAULT_TENANT_ID } from '../store/tenants.js';
 import { HttpError } from './http-errors.js';
 import { createLoginThrottle, DEFAULT_LOGIN_THROTTLE, type LoginThrottle } from './login-throttle.js';
 import { createOperatorSessions, type OperatorSessions } from './operator-sessions.js';
@@ -26,9 +29,22 @@ export interface AuthSettings {
   loginThrottle?: LoginThrottle;
   /** No credentials checked (development on 127.0.0.1 only). */
   insecureLocal: boolean;
+  /** Finds a live API key of the store by the SHA-256 hex of the presented key; absent: environment keys only. */
+  lookupApiKey?: (keySha256: string) => Promise<Principal | null>;
 }
 
-export type Principal = { kind: 'producer' } | { kind: 'operator'; user: string } | { kind: 'local' };
+/** What an operator may do: `read_only` reads; `operator` also cancels, closes, resets and requeues; `admin` everything. */
+export type OperatorRole = 'read_only' | 'operator' | 'admin';
+
+/**
+ * `producer`: one tenant's sessions (of `agentIds` only, when the key names them; `keyId` null for
+ * an environment key). `operator`: every tenant, as its role allows (a dashboard login or a
+ * Basic-auth operator is `admin`). `local`: --insecure-local.
+ */
+export type Principal =
+  | { kind: 'producer'; tenantId: string; agentIds: string[] | null; keyId: string | null }
+  | { kind: 'operator'; user: string; role: OperatorRole }
+  | { kind: 'local' };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -62,10 +78,13 @@ export interface Authenticator {
   readonly cookieSecret: string;
   readonly throttle: LoginThrottle;
   /**
-   * Who the request is, or null when it carries no valid credentials. Wrong Basic passwords count
-   * as failed logins; throws 429 LOGIN_THROTTLED when the user or address has none left.
+   * Who the request is by its environment key, Basic credentials or login cookie, or null. Wrong
+   * Basic passwords count as failed logins; throws 429 LOGIN_THROTTLED when the user or address
+   * has none left.
    */
   identify(request: FastifyRequest): Promise<Principal | null>;
+  /** Like `identify`, and also looks up store API keys. */
+  authenticate(request: FastifyRequest): Promise<Principal | null>;
   /** Checks a user and password (constant work for unknown users). */
   checkOperator(user: string, password: string): Promise<boolean>;
   /** The server-side session id behind the request's login cookie, if it carries a valid one. */
@@ -131,16 +150,30 @@ export function createAuthenticator(settings: AuthSettings): Authenticator {
     const space = header.indexOf(' ');
     const scheme = space > 0 ? header.slice(0, space).toLowerCase() : '';
     const value = space > 0 ? header.slice(space + 1).trim() : '';
-    if (scheme === 'bearer' && value !== '') return digestIn(sha256(value), settings.apiKeySha256) ? { kind: 'producer' } : null;
+    if (scheme === 'bearer' && value !== '') return digestIn(sha256(value), settings.apiKeySha256) ? ENVIRONMENT_PRODUCER : null;
     if (scheme === 'basic' && value !== '') {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon <= 0) return null;
       const user = decoded.slice(0, colon);
-      return (await checkBasic(request, user, decoded.slice(colon + 1))) ? { kind: 'operator', user } : null;
+      return (await checkBasic(request, user, decoded.slice(colon + 1))) ? { kind: 'operator', user, role: 'admin' } : null;
     }
     const user = sessionUser(request);
-    return user ? { kind: 'operator', user } : null;
+    return user ? { kind: 'operator', user, role: 'admin' } : null;
+  }
+
+  async function authenticate(request: FastifyRequest): Promise<Principal | null> {
+    const principal = await identify(request);
+    if (principal || !settings.lookupApiKey) return principal;
+    const bearer = bearerKey(request);
+    return bearer === null ? null : settings.lookupApiKey(sha256(bearer).toString('hex'));
+  }
+
+  /** A read-only operator reads only: every other method is refused before the route runs. */
+  function refuseReadOnlyWrites(request: FastifyRequest, principal: Principal): void {
+    if (principal.kind === 'operator' && principal.role === 'read_only' && request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new HttpError(403, 'FORBIDDEN', 'a read-only operator cannot change anything');
+    }
   }
 
   function unauthorized(request: FastifyRequest, reply: FastifyReply, message: string): never {
@@ -156,20 +189,35 @@ export function createAuthenticator(settings: AuthSettings): Authenticator {
     cookieSecret,
     throttle,
     identify,
+    authenticate,
     checkOperator,
     sessionIdOf,
     async requireProducer(request, reply) {
-      const principal = await identify(request);
+      const principal = await authenticate(request);
       if (!principal) unauthorized(request, reply, 'a producer API key (Authorization: Bearer) or operator credentials are required');
+      refuseReadOnlyWrites(request, principal);
       request.principal = principal;
     },
     async requireOperator(request, reply) {
-      const principal = await identify(request);
+      const principal = await authenticate(request);
       if (!principal) unauthorized(request, reply, 'operator credentials are required');
       if (principal.kind === 'producer') throw new HttpError(403, 'FORBIDDEN', 'a producer API key cannot use operator routes');
+      refuseReadOnlyWrites(request, principal);
       request.principal = principal;
     },
   };
+}
+
+/** The environment-configured producer keys (API_KEY_SHA256) act for the default tenant. */
+const ENVIRONMENT_PRODUCER: Principal = Object.freeze({ kind: 'producer', tenantId: DEFAULT_TENANT_ID, agentIds: null, keyId: null });
+
+/** The key of an `Authorization: Bearer <key>` header; null without one. */
+function bearerKey(request: FastifyRequest): string | null {
+  const header = request.headers.authorization ?? '';
+  const space = header.indexOf(' ');
+  if (space <= 0 || header.slice(0, space).toLowerCase() !== 'bearer') return null;
+  const value = header.slice(space + 1).trim();
+  return value === '' ? null : value;
 }
 
 /** Whether any credential is configured at all. */

@@ -14,6 +14,7 @@ import { guardStore } from '../runtime/store-guard.js';
 import { describeUrl, pingRedis, waitForDependencies } from '../runtime/startup.js';
 import { createPostgresStore } from '../store/postgres/index.js';
 import { buildApp } from './app.js';
+import { createApiKeyLookup } from './api-keys.js';
 import { createAuthenticator, hasCredentials, legacyOperatorUsers } from './auth.js';
 import { createLoginThrottle } from './login-throttle.js';
 import { createCommitHub } from './commit-hub.js';
@@ -101,6 +102,7 @@ export async function startServer(options: ServerProcessOptions = {}): Promise<{
         perAddress: config.OPERATOR_LOGIN_FAILURES_PER_ADDRESS,
         windowMs: config.OPERATOR_LOGIN_WINDOW_MS,
       }),
+      lookupApiKey: createApiKeyLookup(store, log),
     }),
     commits,
     metrics,

@@ -9,9 +9,11 @@
 
 import type { DataSensitivity, TaskSessionOperations } from './policy-types.js';
 import type { OperatorOperations } from './operator-types.js';
+import type { ApiKeyOperations } from './tenant-types.js';
 
 export type * from './policy-types.js';
 export type * from './operator-types.js';
+export type * from './tenant-types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Leases
@@ -111,6 +113,13 @@ export interface QueuedWorkBatchDraft {
   agentId?: string;
   /** The input's sensitivity; refused above the task session's ceiling. Not stored. */
   sensitivity?: DataSensitivity;
+  /**
+   * The producing tenant (default: the default tenant). The first enqueue of a session nobody owns
+   * makes it this tenant's; a session of another tenant is refused with SessionNotFoundError, as if
+   * it did not exist, and nothing is written. Source keys are per session, so per tenant too. Not
+   * stored with the batch; ignored on a commit's outbox drafts (their session is the commit's).
+   */
+  tenantId?: string;
   payloads: QueuedWorkPayload[];
 }
 
@@ -496,6 +505,11 @@ export interface AttachmentReclamationReport {
   reclaimedCount: number;
 }
 
+/** Narrows a call to one tenant's sessions; absent: every tenant (operators, in-process callers). */
+export interface TenantScope {
+  tenantId?: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Limits and the store
 
@@ -583,9 +597,13 @@ export interface RuntimeStore {
     /** Like `list`, without the batches a live claim holds. */
     listPending(sessionId: string, page?: QueuePage): Promise<QueuedWorkBatch[]>;
     deadLetter(sessionId: string, batchId: string, reason: string): Promise<DeadLetter | null>;
-    /** Dead letters of one session or all, by (deadLetteredAtMs, enqueueSeq); `page` bounds the answer. */
-    listDeadLetters(sessionId?: string, page?: DeadLetterPage): Promise<DeadLetter[]>;
-    requeueDeadLetter(batchId: string): Promise<QueuedWorkBatch | null>;
+    /**
+     * Dead letters of one session or all, by (deadLetteredAtMs, enqueueSeq); the page fields bound
+     * the answer; with `tenantId`, only dead letters of that tenant's sessions.
+     */
+    listDeadLetters(sessionId?: string, options?: DeadLetterPage & TenantScope): Promise<DeadLetter[]>;
+    /** With `scope.tenantId`: null (nothing written) when the dead letter's session is another tenant's. */
+    requeueDeadLetter(batchId: string, scope?: TenantScope): Promise<QueuedWorkBatch | null>;
   };
   readonly sessions: TaskSessionOperations & {
     commit(commit: RuntimeCommit): Promise<RuntimeCommitResult>;
@@ -595,6 +613,8 @@ export interface RuntimeStore {
     loadMeta(sessionId: string): Promise<SessionMeta | null>;
   };
   readonly attachments: AttachmentManifest;
+  /** API keys in the store (issue 14); the CLI creates, lists and revokes them, the API server looks them up. */
+  readonly apiKeys: ApiKeyOperations;
   /** Read-only views for operators (dashboard, CLI, HTTP). */
   readonly operator: OperatorOperations;
   readonly maintenance: {

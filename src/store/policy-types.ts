@@ -29,6 +29,13 @@ export interface CreateTaskSessionRequest {
   timeLimitMs: number;
   /** Inputs and tools declaring a higher sensitivity are refused. Default 'internal'. */
   dataSensitivityCeiling?: DataSensitivity;
+  /**
+   * The creating tenant (default: the default tenant); the session becomes its. Creating over a
+   * session id that another tenant owns, or that has accepted input (queued, dead-lettered or
+   * remembered batches, or a commit), is refused with SessionAlreadyExistsError. The per-agent cap
+   * of createIfUnderCap counts this tenant's sessions only.
+   */
+  tenantId?: string;
 }
 
 export interface TaskSession {
@@ -81,7 +88,13 @@ export interface TaskSessionOperations {
   /** Null when there is no task session record. */
   get(sessionId: string): Promise<TaskSession | null>;
   list(filter?: TaskSessionFilter): Promise<TaskSession[]>;
-  countActiveForAgent(agentId: string): Promise<number>;
+  /** Active sessions of the agent; with `tenantId`, of that tenant's sessions only. */
+  countActiveForAgent(agentId: string, tenantId?: string): Promise<number>;
+  /**
+   * The tenant owning the session: set by its first enqueue or its create, never changed. Null
+   * when nobody owns it (never enqueued to nor created). Rows touched: none.
+   */
+  tenantOf(sessionId: string): Promise<string | null>;
   /**
    * All or nothing, in one transaction: exists, agent matches, not closed, not expired (marked
    * expired durably first), every name whitelisted, budget, rate window. Nothing is consumed when

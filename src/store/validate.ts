@@ -86,6 +86,10 @@ export function resolveLimits(partial?: Partial<Limits>): Limits {
 }
 
 const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** As src/store/tenants.ts (which imports this module, so the pattern is repeated, not imported). */
+const TENANT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** DEFAULT_TENANT_ID of src/store/tenants.ts. */
+const DEFAULT_TENANT_ID = 'default';
 const MAX_ID_LENGTH = 256;
 
 export function assertSessionId(sessionId: unknown, field = 'sessionId'): asserts sessionId is string {
@@ -306,6 +310,7 @@ function draftSchema(limits: Limits) {
     availableAtMs: z.number().int().nonnegative().optional().nullable(),
     agentId: z.string().min(1).max(MAX_ID_LENGTH).optional(),
     sensitivity: z.enum(['public', 'internal', 'confidential', 'restricted']).optional(),
+    tenantId: z.string().regex(TENANT_ID, 'expected 1–64 characters of [A-Za-z0-9._-]').optional(),
     payloads: z.array(payloadSchema(limits)).min(1).max(limits.maxPayloadsPerBatch),
   });
 }
@@ -324,6 +329,8 @@ export interface NormalizedDraft {
   agentId: string | null;
   /** The input's declared sensitivity, checked against the task session's ceiling; never stored. */
   sensitivity: DataSensitivity | null;
+  /** The producing tenant (the default tenant when the draft names none); never stored with the batch. */
+  tenantId: string;
   payloads: QueuedWorkPayload[];
 }
 
@@ -355,6 +362,7 @@ export function normalizeDraft(draft: unknown, limits: Limits, field = 'draft'):
     availableAtMs: parsed.availableAtMs ?? 0,
     agentId: parsed.agentId ?? null,
     sensitivity: parsed.sensitivity ?? null,
+    tenantId: parsed.tenantId ?? DEFAULT_TENANT_ID,
     payloads,
   };
 }

@@ -87,7 +87,7 @@ describe('HTTP API', () => {
       expect(none.json.error.code).toBe('UNAUTHORIZED');
       expect((await call(method, path, { headers: { authorization: 'Bearer wrong-key' } })).status).toBe(401);
     }
-    const producerOnOperator = await call('GET', '/v1/dead-letters');
+    const producerOnOperator = await call('GET', '/v1/sessions');
     expect(producerOnOperator).toMatchObject({ status: 403, json: { error: { code: 'FORBIDDEN' } } });
     expect(server.output()).not.toContain(PRODUCER_KEY);
   });

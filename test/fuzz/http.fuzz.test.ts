@@ -8,7 +8,10 @@
  * each kind of credentials and none.
  *
  * The oracle uses the server's own zod schemas, id checks and authenticator to tell which
- * requests must be refused. Checked for every request: an answer within REQUEST_TIMEOUT_MS and
+ * requests must be refused. Two tenants with store API keys (issue 14) and the environment key's
+ * default tenant each own sessions holding a secret marker; a request with one tenant's key must
+ * never answer another tenant's marker nor change a row of another tenant's sessions. Checked for
+ * every request: an answer within REQUEST_TIMEOUT_MS and
  * never a 5xx; a refusal is a typed 4xx (`{ error: { code, message, details } }` with the status
  * of spec 04/05, or the dashboard's HTML page for a browser) and leaves Postgres and Redis
  * exactly as they were; a 2xx or 3xx only where the input is valid. After each route: /healthz
@@ -34,6 +37,7 @@ import { parseDeadLetterCursor } from '../../src/server/paging.js';
 import { turnInputDraft } from '../../src/store/drafts.js';
 import { assertSessionId, assertStorableText } from '../../src/store/validate.js';
 import { createRuntimeFixture, type RuntimeFixture } from '../helpers/runtime.js';
+import { secretDigest } from '../../src/server/auth.js';
 import { basic, bearer, credentialsEnv, OPERATOR, PRODUCER_KEY, routeInventory, sendRaw, startServerProcess, type RawResponse, type RouteEntry, type ServerProcess } from '../helpers/server.js';
 
 const RUNS = Number(process.env.TURNLANE_HTTP_FUZZ_RUNS ?? 40);
@@ -94,14 +98,14 @@ const MODELS: Record<string, RouteModel> = {
   'DELETE /v1/sessions/:id/batches/:batchId': { access: 'producer', check: (p) => void (batchParams.parse(p), sessionIdOk(p)) },
   'GET /v1/sessions/:id/events': { access: 'producer', query: eventsQuery, check: sessionIdOk },
   'GET /v1/dead-letters': {
-    access: 'operator',
+    access: 'producer',
     query: deadLetterQuery,
     check: (_p, q) => {
       if (q.sessionId !== undefined) assertSessionId(q.sessionId);
       parseDeadLetterCursor(typeof q.after === 'string' ? q.after : undefined, 'query.after');
     },
   },
-  'POST /v1/dead-letters/:batchId/requeue': { access: 'operator', check: (p) => void batchIdParam.parse(p) },
+  'POST /v1/dead-letters/:batchId/requeue': { access: 'producer', check: (p) => void batchIdParam.parse(p) },
   'GET /admin/login': { access: 'public', dashboard: true },
   'POST /admin/login': { access: 'public', dashboard: true, template: { user: OPERATOR.user, password: OPERATOR.password, next: '/admin/sessions' } },
   'GET /admin': { access: 'operator', dashboard: true },
@@ -156,7 +160,7 @@ const oddValue = fc.oneof(oddStrings, wrongTypes);
 
 /** Path segments as sent (raw): odd ids, encoded arbitrary text, and the ids the fixture made real. */
 const realIds: Record<string, string[]> = {
-  id: ['fz-live', 'fz-closed', 'fz-dead'],
+  id: ['fz-live', 'fz-closed', 'fz-dead', 'fz-a-live', 'fz-b-live', 'fz-b-dead'],
   batchId: [],
   jobId: [],
   queueName: ['turnlane.turns'],
@@ -185,9 +189,10 @@ const queryArb: fc.Arbitrary<Query> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('?', '?&&', '?=', '?=x', '?a=%ZZ', '?%00=1', '?__proto__=1', '?constructor=1', '?after=%E0%A4%A', '?limit=%00', `?next=${'x'.repeat(5000)}`).map((raw) => ({ raw })) },
 );
 
-type Auth = 'right' | 'producer' | 'operator' | 'cookie' | 'none' | 'wrong-key' | 'junk';
+type Auth = 'right' | 'producer' | 'operator' | 'cookie' | 'none' | 'wrong-key' | 'junk' | 'tenant-a' | 'tenant-b';
 const authArb = fc.oneof(
   { weight: 10, arbitrary: fc.constant<Auth>('right') },
+  { weight: 6, arbitrary: fc.constantFrom<Auth>('tenant-a', 'tenant-b') },
   { weight: 4, arbitrary: fc.constantFrom<Auth>('producer', 'operator', 'cookie', 'none', 'wrong-key') },
   { weight: 2, arbitrary: fc.constant<Auth>('junk') },
 );
@@ -300,6 +305,19 @@ const fakeRequest = (headers: Record<string, unknown>) => {
     unsignCookie: (value: string) => (value === loginValue ? { valid: true, renew: false, value: oracleSessionId } : { valid: false, renew: false, value: null }),
   } as unknown as FastifyRequest;
 };
+
+/** Store API keys of two tenants (created in beforeAll), and the secret marker in each tenant's sessions. */
+const TENANT_KEYS = { 'fz-a': 'tlk_fuzz-tenant-a-key-000000000000000000000', 'fz-b': 'tlk_fuzz-tenant-b-key-000000000000000000000' } as const;
+const SECRETS: Record<string, string> = { default: 'fz-secret-of-default', 'fz-a': 'fz-secret-of-a', 'fz-b': 'fz-secret-of-b' };
+
+/** Who the server takes the request for: the environment's credentials, or a tenant's store key. */
+async function principalOf(headers: Record<string, unknown>): Promise<Principal | null> {
+  const known = await authenticator.identify(fakeRequest(headers));
+  if (known) return known;
+  const match = typeof headers.authorization === 'string' ? /^bearer (.+)$/i.exec(headers.authorization) : null;
+  const tenant = Object.entries(TENANT_KEYS).find(([, key]) => key === match?.[1]?.trim())?.[0];
+  return tenant ? { kind: 'producer', tenantId: tenant, agentIds: null, keyId: tenant } : null;
+}
 let operatorCookie = '';
 /** The CSRF secret cookie and a token of the operator's, taken from a dashboard page at setup. */
 let csrfCookie = '';
@@ -374,7 +392,7 @@ async function verdict(route: RouteEntry, model: RouteModel, c: Case, path: stri
     if (decoded === null) return { refuse: true, status: 400, why: 'malformed percent-encoding in the path' };
     params[name] = decoded;
   }
-  const principal: Principal | null = await authenticator.identify(fakeRequest(headers));
+  const principal: Principal | null = await principalOf(headers);
   if (model.access !== 'public') {
     if (!principal) return { refuse: true, status: exact ? 401 : undefined, why: 'no valid credentials' };
     if (model.access === 'operator' && principal.kind === 'producer') return { refuse: true, status: exact ? 403 : undefined, why: 'producer key on an operator route' };
@@ -425,6 +443,8 @@ function materialise(route: RouteEntry, model: RouteModel, c: Case): { path: str
     none: undefined,
     'wrong-key': 'Bearer tl-wrong-key',
     junk: c.authorization,
+    'tenant-a': `Bearer ${TENANT_KEYS['fz-a']}`,
+    'tenant-b': `Bearer ${TENANT_KEYS['fz-b']}`,
   };
   const auth = c.auth === 'right' ? ({ public: 'none', producer: 'producer', operator: 'operator' } as const)[model.access] : c.auth;
   if (credentials[auth] !== undefined) headers.authorization = credentials[auth]!;
@@ -547,6 +567,13 @@ for _, k in ipairs(keys) do
 end
 return redis.sha1hex(table.concat(parts, '\\n'))`;
 
+/** Every row of the sessions other tenants own, as a digest (session-scoped tables and the owner rows). */
+async function othersFootprint(tenantId: string): Promise<string> {
+  const rows = await sql.unsafe<Array<{ t: string; h: string }>>(othersFootprintQuery, [tenantId]);
+  return rows.map((r) => `${r.t}:${r.h}`).join(' ');
+}
+let othersFootprintQuery = '';
+
 /** How much of the server's log the last check read. */
 let logChecked = 0;
 
@@ -567,6 +594,8 @@ async function exercise(route: RouteEntry, model: RouteModel, c: Case): Promise<
   const { path, headers, body, payload } = materialise(route, model, c);
   const expected = await verdict(route, model, c, path, headers, body);
   const before = await footprint();
+  const tenant = await principalOf(headers);
+  const others = tenant?.kind === 'producer' ? await othersFootprint(tenant.tenantId) : null;
   const res = await sendRaw(server.url, { method: route.method, path, headers, ...(payload !== undefined ? { body: payload } : {}) }, { agent, timeoutMs: REQUEST_TIMEOUT_MS });
   const what = `${route.method} ${path.slice(0, 160)} (${expected.refuse ? `must refuse: ${expected.why}` : 'may accept'}) answered ${res.status}`;
   const refused = judgeAnswer(what, model, route.method, String(headers.accept ?? ''), res);
@@ -576,6 +605,12 @@ async function exercise(route: RouteEntry, model: RouteModel, c: Case): Promise<
   if (expected.refuse) {
     expect(refused, `${what}: accepted\n${res.body.slice(0, 300)}`).toBe(true);
     if (expected.status !== undefined) expect(res.status, `${what}\n${res.body.slice(0, 300)}`).toBe(expected.status);
+  }
+  if (tenant?.kind === 'producer') {
+    for (const [owner, secret] of Object.entries(SECRETS)) {
+      if (owner !== tenant.tenantId) expect(res.body, `${what}: tenant ${tenant.tenantId} was answered ${owner}'s data`).not.toContain(secret);
+    }
+    expect(await othersFootprint(tenant.tenantId), `${what}: tenant ${tenant.tenantId} changed another tenant's sessions`).toBe(others);
   }
   if (refused) {
     entry.refused++;
@@ -588,12 +623,27 @@ beforeAll(async () => {
   sql = postgres(f.db.url, { max: 1, onnotice: () => {} });
   const tables = await sql<Array<{ table_name: string }>>`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`;
   footprintQuery = tables.map(({ table_name: t }) => `select '${t}' as t, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from "${t}" x`).join(' union all ');
+  const scoped = await sql<Array<{ table_name: string }>>`select table_name from information_schema.columns where table_schema = 'public' and column_name = 'session_id' order by table_name`;
+  othersFootprintQuery = scoped
+    .map(({ table_name: t }) => `select '${t}' as t, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from "${t}" x
+      where x.session_id in (select session_id from session_tenants where tenant_id <> $1)`)
+    .join(' union all ');
+  // Two tenants with store keys, and a secret marker in every tenant's sessions (the default tenant's: fz-live's input).
+  for (const [tenantId, key] of Object.entries(TENANT_KEYS)) {
+    await f.store.apiKeys.create({ keyId: tenantId, keySha256: secretDigest(key), tenantId, role: 'producer' });
+    const sessionId = `${tenantId}-live`;
+    await f.store.sessions.create({ sessionId, agentId: 'fz-agent', authorizedTools: ['search'], callBudget: 3, timeLimitMs: 3_600_000, tenantId });
+    await f.producer.enqueue({ ...turnInputDraft(sessionId, SECRETS[tenantId]!, 'after_current_turn_commit', 'exclusive'), tenantId, sourceKey: 'fz-key-0' });
+  }
+  const theirDead = await f.store.queue.enqueue({ ...turnInputDraft('fz-b-dead', SECRETS['fz-b']!, 'after_current_turn_commit', 'exclusive'), tenantId: 'fz-b' });
+  await f.store.queue.deadLetter('fz-b-dead', theirDead.batchId, `boom ${SECRETS['fz-b']}`);
+  realIds.batchId!.push(theirDead.batchId);
   // Real ids, so that some requests get past the id checks and meet real rows.
   await f.store.sessions.create({ sessionId: 'fz-live', agentId: 'fz-agent', authorizedTools: ['search'], callBudget: 3, timeLimitMs: 3_600_000 });
   await f.store.sessions.create({ sessionId: 'fz-closed', agentId: 'fz-agent', authorizedTools: [], callBudget: 0, timeLimitMs: 3_600_000 });
   await f.store.sessions.close('fz-closed');
   // Published: its BullMQ job gives Bull Board's job routes a real id.
-  const queued = await f.producer.enqueue(turnInputDraft('fz-live', 'queued', 'after_current_turn_commit', 'exclusive'));
+  const queued = await f.producer.enqueue(turnInputDraft('fz-live', `queued ${SECRETS.default}`, 'after_current_turn_commit', 'exclusive'));
   const dead = await f.store.queue.enqueue(turnInputDraft('fz-dead', 'poison', 'after_current_turn_commit', 'exclusive'));
   await f.store.queue.deadLetter('fz-dead', dead.batchId, `boom ${XSS}`);
   realIds.batchId!.push(queued.batchId, dead.batchId);

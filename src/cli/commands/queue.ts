@@ -1,6 +1,7 @@
 /** `turnlane enqueue | queue | cancel | dead-letters | requeue`: producing and steering queued work. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
+import { DEFAULT_TENANT_ID } from '../../store/tenants.js';
 import { queueView } from '../../server/routes/sessions.js';
 import type { DeliveryPolicy, QueuedWorkBatch, SlotPolicy } from '../../store/contract.js';
 import { batchText } from '../../server/dashboard/views.js';
@@ -30,11 +31,13 @@ export function registerQueueCommands(program: Command): void {
     .option('--slot <policy>', 'exclusive or join', choice<SlotPolicy>(['exclusive', 'join']), 'exclusive')
     .option('--merge-key <key>', 'join batches with the same key into one turn')
     .option('--key <sourceKey>', 'idempotency (source) key: the same request again returns the first batch; another request is refused')
+    .option('--tenant <tenantId>', "as this tenant (default: the session's owner, or the default tenant for a new session)")
     .option('--json', 'print JSON')
-    .action(async (session: string, text: string, options: { delivery: DeliveryPolicy; slot: SlotPolicy; mergeKey?: string; key?: string; json?: boolean }) => {
-      const { batch, replayed, deliveryPending } = await withConnection(connectQueue, async ({ producer }) => {
+    .action(async (session: string, text: string, options: { delivery: DeliveryPolicy; slot: SlotPolicy; mergeKey?: string; key?: string; tenant?: string; json?: boolean }) => {
+      const { batch, replayed, deliveryPending } = await withConnection(connectQueue, async ({ producer, store }) => {
         const failuresBefore = producer.stats.publishFailures;
         const { batch, replayed } = await producer.enqueueTurnInputWithOutcome({
+          tenantId: options.tenant ?? (await store.sessions.tenantOf(session)) ?? DEFAULT_TENANT_ID,
           sessionId: session,
           text,
           deliveryPolicy: options.delivery,

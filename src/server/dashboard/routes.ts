@@ -106,7 +106,7 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
     scope.addHook('onRequest', async (request, reply) => {
       let principal: Principal | null;
       try {
-        principal = await auth.identify(request);
+        principal = await auth.authenticate(request);
       } catch (err) {
         // Throttled Basic credentials: 429 with Retry-After.
         const { status, body, retryAfterSeconds } = toHttpError(err);
@@ -118,6 +118,9 @@ export function registerDashboard(app: FastifyInstance, ctx: ServerContext): voi
         return reply.status(401).header('www-authenticate', 'Basic realm="turnlane", charset="UTF-8"').send(errorBody('UNAUTHORIZED', 'operator credentials are required'));
       }
       if (principal.kind === 'producer') return reply.status(403).send(errorBody('FORBIDDEN', 'a producer API key cannot use the dashboard'));
+      if (principal.kind === 'operator' && principal.role === 'read_only' && request.method !== 'GET' && request.method !== 'HEAD') {
+        return reply.status(403).send(errorBody('FORBIDDEN', 'a read-only operator cannot change anything'));
+      }
       request.principal = principal;
       // Bull Board's pages: its UI echoes the XSRF-TOKEN cookie on its API writes.
       if (request.method === 'GET' && wantsHtml(request) && (request.url === BULL_BOARD_PATH || request.url.startsWith(`${BULL_BOARD_PATH}/`))) issueCsrf(request, reply);

@@ -21,6 +21,7 @@ import { HttpError } from '../http-errors.js';
 import { described } from '../openapi.js';
 import { eventsQuery, parse, sessionIdParam } from '../schemas.js';
 import { createStreamGate, DEFAULT_STREAM_LIMITS, streamCallerOf } from '../stream-limits.js';
+import { assertSessionVisible } from '../tenancy.js';
 
 /** Fallback poll: bounds how late an event is when its wake-up was lost. */
 const POLL_MS = 2000;
@@ -40,6 +41,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
     const { id } = parse(sessionIdParam, request.params, 'params');
     assertSessionId(id, 'params.id');
     const query = parse(eventsQuery, request.query, 'query');
+    await assertSessionVisible(ctx, request, id);
     const { store } = ctx;
     const [overview, task] = await Promise.all([store.operator.getSession(id), store.sessions.get(id)]);
     if (!overview && !task) throw new HttpError(404, 'SESSION_NOT_FOUND', `no session ${id}`, { sessionId: id });

@@ -1,6 +1,7 @@
 /**
  * Task sessions and their queues: create, read, close; enqueue input and commands; list and
- * cancel queued batches. Producer credentials (or an operator's).
+ * cancel queued batches. Producer credentials (or an operator's). A producer key works on its own
+ * tenant's sessions only; any other answers as a missing session (tenancy.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -11,8 +12,10 @@ import { requestHashOf } from '../../store/hash.js';
 import { assertSessionId } from '../../store/validate.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
+import { SessionNotFoundError } from '../../errors.js';
 import { described } from '../openapi.js';
 import { batchSummary, PAGE_DEFAULT } from '../paging.js';
+import { actingTenant, assertAgentAllowed, assertMayEnqueue, assertSessionVisible } from '../tenancy.js';
 import { batchParams, closeBody, commandBody, createSessionBody, idempotencyHeaders, idempotencyKey, inputBody, listQuery, parse, queueQuery, sessionIdParam } from '../schemas.js';
 
 function sessionParam(request: FastifyRequest): string {
@@ -69,7 +72,11 @@ export async function cancelBatch(ctx: ServerContext, sessionId: string, batchId
   if (cancelled) return cancelled;
   const batch = await ctx.store.queue.get(batchId);
   if (batch && batch.sessionId === sessionId) throw new HttpError(409, 'BATCH_HELD', `batch ${batchId} is held by a running turn`, { sessionId, batchId });
-  throw new HttpError(404, 'BATCH_NOT_FOUND', `no queued batch ${batchId} in session ${sessionId}`, { sessionId, batchId });
+  throw batchNotFound(sessionId, batchId);
+}
+
+function batchNotFound(sessionId: string, batchId: string): HttpError {
+  return new HttpError(404, 'BATCH_NOT_FOUND', `no queued batch ${batchId} in session ${sessionId}`, { sessionId, batchId });
 }
 
 /** Closes a task session (cancelling its unclaimed batches) and ends its event streams everywhere. */
@@ -87,7 +94,10 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   const tags = ['sessions'];
   app.post('/v1/sessions', { ...producer, ...described({ summary: 'Create a task session with its limits', tags, caller: 'producer', body: createSessionBody }) }, async (request, reply) => {
     const body = parse(createSessionBody, request.body, 'body');
-    const session = ctx.maxActivePerAgent > 0 ? await store.sessions.createIfUnderCap(body, ctx.maxActivePerAgent) : await store.sessions.create(body);
+    assertAgentAllowed(request, body.agentId);
+    // Operators create for the default tenant (actingTenant without a session).
+    const create = { ...body, tenantId: await actingTenant(ctx, request) };
+    const session = ctx.maxActivePerAgent > 0 ? await store.sessions.createIfUnderCap(create, ctx.maxActivePerAgent) : await store.sessions.create(create);
     return reply.status(201).send(session);
   });
 
@@ -103,6 +113,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
 
   app.get('/v1/sessions/:id', { ...producer, ...described({ summary: 'A session: policy, status, budget, head revision, lease holder, queue depth', tags, caller: 'producer', params: sessionIdParam }) }, async (request) => {
     const id = sessionParam(request);
+    await assertSessionVisible(ctx, request, id);
     const view = await sessionView(store, id);
     if (!view) throw new HttpError(404, 'SESSION_NOT_FOUND', `no session ${id}`, { sessionId: id });
     return view;
@@ -111,6 +122,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   app.post('/v1/sessions/:id/close', { ...producer, ...described({ summary: 'Close a task session; its unclaimed batches are cancelled', tags, caller: 'producer', params: sessionIdParam, body: closeBody }) }, async (request) => {
     const id = sessionParam(request);
     const body = parse(closeBody, request.body, 'body');
+    // As the store answers a close of a missing session.
+    await assertSessionVisible(ctx, request, id, () => new SessionNotFoundError(`no task session ${id}`, { sessionId: id }));
     return closeSession(ctx, id, body.agentId);
   });
 
@@ -118,6 +131,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     const id = sessionParam(request);
     const body = parse(inputBody, request.body, 'body');
     const sourceKey = sourceKeyOf(request);
+    await assertMayEnqueue(ctx, request, id);
     const items = body.items ?? [{ type: 'text' as const, text: body.text! }];
     const payloads: QueuedWorkPayload[] = [{ type: 'turn_input', input: { items } }];
     const draft: QueuedWorkBatchDraft = {
@@ -131,6 +145,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
       ...(body.delayMs !== undefined ? { availableAtMs: (await store.clock.nowMs()) + body.delayMs } : {}),
       ...(body.agentId !== undefined ? { agentId: body.agentId } : {}),
       ...(body.sensitivity !== undefined ? { sensitivity: body.sensitivity } : {}),
+      tenantId: await actingTenant(ctx, request, id),
     };
     const { batch, replayed } = await ctx.producer.enqueueWithOutcome(draft);
     ctx.metrics.enqueued.inc();
@@ -143,7 +158,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
     const id = sessionParam(request);
     const body = parse(commandBody, request.body, 'body');
     const clientKey = sourceKeyOf(request);
-    const draft = sessionCommandDraft(id, { kind: body.kind, reason: body.reason }, clientKey ?? randomBytes(12).toString('hex'));
+    await assertMayEnqueue(ctx, request, id);
+    const draft = { ...sessionCommandDraft(id, { kind: body.kind, reason: body.reason }, clientKey ?? randomBytes(12).toString('hex')), tenantId: await actingTenant(ctx, request, id) };
     if (clientKey !== undefined) draft.requestHash = requestHashOf({ route: 'commands', body });
     const { batch, replayed } = await ctx.producer.enqueueWithOutcome(draft);
     ctx.metrics.enqueued.inc();
@@ -155,6 +171,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   app.get('/v1/sessions/:id/queue', { ...producer, ...described({ summary: "A session's queued batches, each with held (one page)", tags, caller: 'producer', params: sessionIdParam, querystring: queueQuery }) }, async (request) => {
     const id = sessionParam(request);
     const query = parse(queueQuery, request.query, 'query');
+    await assertSessionVisible(ctx, request, id);
     const limit = query.limit ?? PAGE_DEFAULT;
     const batches = await queueView(store, id, { afterEnqueueSeq: query.after ?? 0, limit });
     const next = batches.length === limit ? String(batches.at(-1)!.enqueueSeq) : null;
@@ -164,6 +181,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ServerContext):
   app.delete('/v1/sessions/:id/batches/:batchId', { ...producer, ...described({ summary: 'Cancel a batch no running turn holds', tags, caller: 'producer', params: batchParams }) }, async (request) => {
     const { batchId } = parse(batchParams, request.params, 'params');
     const id = sessionParam(request);
+    // As cancelBatch answers a batch that is not in the session's queue.
+    await assertSessionVisible(ctx, request, id, () => batchNotFound(id, batchId));
     return cancelBatch(ctx, id, batchId);
   });
 }

@@ -3,7 +3,8 @@
  * repeated failed turns, kept until an operator requeues them.
  */
 import { InvalidInputError, describeValue } from '../../errors.js';
-import type { DeadLetter, DeadLetterPage, QueuedWorkBatch } from '../contract.js';
+import type { DeadLetter, DeadLetterPage, QueuedWorkBatch, TenantScope } from '../contract.js';
+import { tenantScopeOf, tenantSees } from './tenants.js';
 import { assertId, assertSessionId, parseDeadLetterPage } from '../validate.js';
 import { batchRemove } from './queue.js';
 import { copy, isBatchHeld, sourceKeyOf, storeNow, type BatchRow, type MemoryState } from './state.js';
@@ -43,14 +44,16 @@ export function queueDeadLetter(state: MemoryState, sessionId: string, batchId: 
 
 /**
  * Dead letters of one session, or of all, ordered by `deadLetteredAtMs` then the batch's
- * `enqueueSeq`; with `page`, those after its cursor, at most its limit.
+ * `enqueueSeq`; with page fields, those after the cursor, at most the limit; with `tenantId`, only
+ * that tenant's sessions.
  */
-export function queueListDeadLetters(state: MemoryState, sessionId?: string, page?: DeadLetterPage): DeadLetter[] {
+export function queueListDeadLetters(state: MemoryState, sessionId?: string, options?: DeadLetterPage & TenantScope): DeadLetter[] {
   if (sessionId !== undefined) assertSessionId(sessionId);
-  const { after, limit } = parseDeadLetterPage(page);
+  const { after, limit } = parseDeadLetterPage(options);
+  const tenantId = tenantScopeOf(options);
   const sorted = [...state.deadLetters.values()]
     .map((row) => row.deadLetter)
-    .filter((dl) => sessionId === undefined || dl.sessionId === sessionId)
+    .filter((dl) => (sessionId === undefined || dl.sessionId === sessionId) && tenantSees(state, tenantId, dl.sessionId))
     .filter((dl) => after === null || dl.deadLetteredAtMs > after.deadLetteredAtMs || (dl.deadLetteredAtMs === after.deadLetteredAtMs && dl.batch.enqueueSeq > after.enqueueSeq))
     .sort((a, b) => a.deadLetteredAtMs - b.deadLetteredAtMs || a.batch.enqueueSeq - b.batch.enqueueSeq);
   return (limit === null ? sorted : sorted.slice(0, limit)).map((dl) => copy(dl));
@@ -60,10 +63,11 @@ export function queueListDeadLetters(state: MemoryState, sessionId?: string, pag
  * Puts a dead letter back at the tail of its session's queue: same batch id, items, policies and
  * source key; new `enqueueSeq`; attempts 0; claim counter kept. Null when there is no such dead letter.
  */
-export function queueRequeueDeadLetter(state: MemoryState, batchId: string): QueuedWorkBatch | null {
+export function queueRequeueDeadLetter(state: MemoryState, batchId: string, scope?: TenantScope): QueuedWorkBatch | null {
   assertId(batchId, 'batchId');
+  const tenantId = tenantScopeOf(scope);
   const dead = state.deadLetters.get(batchId);
-  if (!dead) return null;
+  if (!dead || !tenantSees(state, tenantId, dead.deadLetter.sessionId)) return null;
   state.deadLetters.delete(batchId);
   state.lastEnqueueSeq += 1;
   const batch: QueuedWorkBatch = { ...copy(dead.deadLetter.batch), enqueueSeq: state.lastEnqueueSeq, status: 'queued' };

@@ -23,6 +23,7 @@ import { maintenanceGcUnreachable, maintenanceTombstoneNodes, maintenanceVacuum 
 import { queueCancel, queueEnqueue, queueGet, queueList, queueListPending, queueScan } from './queue.js';
 import { sessionLoad, sessionLoadMeta, sessionLoadNode, sessionSaveMeta } from './reads.js';
 import { createState, storeNow } from './state.js';
+import { apiKeyCreate, apiKeyFindByDigest, apiKeyList, apiKeyRevoke, sessionTenantOf } from './tenants.js';
 import {
   taskSessionCleanup,
   taskSessionClose,
@@ -88,8 +89,8 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       list: async (sessionId, page) => queueList(state, sessionId, page),
       listPending: async (sessionId, page) => queueListPending(state, sessionId, page),
       deadLetter: async (sessionId, batchId, reason) => queueDeadLetter(state, sessionId, batchId, reason),
-      listDeadLetters: async (sessionId, page) => queueListDeadLetters(state, sessionId, page),
-      requeueDeadLetter: async (batchId) => queueRequeueDeadLetter(state, batchId),
+      listDeadLetters: async (sessionId, options) => queueListDeadLetters(state, sessionId, options),
+      requeueDeadLetter: async (batchId, scope) => queueRequeueDeadLetter(state, batchId, scope),
     },
     sessions: {
       commit: async (commit) => sessionCommit(state, commit),
@@ -101,7 +102,8 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       createIfUnderCap: async (request, maxActivePerAgent) => taskSessionCreateIfUnderCap(state, request, maxActivePerAgent),
       get: async (sessionId) => taskSessionGet(state, sessionId),
       list: async (filter) => taskSessionList(state, filter),
-      countActiveForAgent: async (agentId) => taskSessionCountActiveForAgent(state, agentId),
+      countActiveForAgent: async (agentId, tenantId) => taskSessionCountActiveForAgent(state, agentId, tenantId),
+      tenantOf: async (sessionId) => sessionTenantOf(state, sessionId),
       useTools: async (sessionId, names, options) => taskSessionUseTools(state, sessionId, names, options),
       close: async (sessionId, options) => taskSessionClose(state, sessionId, options),
       closeAllForAgent: async (agentId) => taskSessionCloseAllForAgent(state, agentId),
@@ -113,6 +115,12 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       listUncommitted: async (olderThanMs) => manifestListUncommitted(state, olderThanMs),
       isReferenced: async (attachmentId, olderThanMs) => manifestIsReferenced(state, attachmentId, olderThanMs),
       forget: async (sessionId, attachmentId) => manifestForget(state, sessionId, attachmentId),
+    },
+    apiKeys: {
+      create: async (key) => apiKeyCreate(state, key),
+      list: async (filter) => apiKeyList(state, filter),
+      revoke: async (keyId) => apiKeyRevoke(state, keyId),
+      findByDigest: async (keySha256) => apiKeyFindByDigest(state, keySha256),
     },
     operator: {
       listSessions: async (request) => operatorListSessions(state, request),

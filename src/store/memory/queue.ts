@@ -9,6 +9,7 @@ import { assertAvailableAt, assertId, assertNonNegativeInteger, assertSessionId,
 import { copy, isBatchHeld, sourceKeyOf, storeNow, type BatchRow, type MemoryState } from './state.js';
 import { assertSameRequest } from '../idempotency.js';
 import { taskSessionAdmitDraft } from './task-sessions.js';
+import { tenantAdmitDraft } from './tenants.js';
 
 const MAX_SCAN_LIMIT = 10_000;
 
@@ -98,17 +99,22 @@ export function sessionRows(state: MemoryState, sessionId: string): BatchRow[] {
 }
 
 /**
- * Validates the draft, applies the task-session rule (typed error, nothing written), refuses a
- * draft over the session's queue cap unless its source key replays a stored batch, then `batchInsert`.
+ * Validates the draft, applies the tenant rule and then the task-session rule (typed errors,
+ * nothing written), refuses a draft over the session's queue cap unless its source key replays a
+ * stored batch, then `batchInsert`; the first admitted enqueue of a session nobody owns makes it
+ * the draft's tenant's.
  */
 export function queueEnqueue(state: MemoryState, draft: QueuedWorkBatchDraft): EnqueueOutcome {
   const normalized = normalizeDraft(draft, state.limits);
   const now = storeNow(state);
   assertAvailableAt(normalized.availableAtMs, now, state.limits);
+  tenantAdmitDraft(state, normalized);
   taskSessionAdmitDraft(state, normalized, now);
   const replay = normalized.sourceKey !== null && sourceKeyLookup(state, normalized.sessionId, normalized.sourceKey, now) !== null;
   if (!replay) queueCapCheck(state, normalized.sessionId);
-  return batchInsert(state, normalized, now);
+  const outcome = batchInsert(state, normalized, now);
+  if (!state.sessionTenants.has(normalized.sessionId)) state.sessionTenants.set(normalized.sessionId, normalized.tenantId);
+  return outcome;
 }
 
 /** QueueFullError when the session already has `limits.maxQueuedBatchesPerSession` queued batches. Reads only. */

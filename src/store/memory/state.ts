@@ -18,6 +18,7 @@ import type {
   TokenLedgerEntry,
 } from '../contract.js';
 import type { TaskSession } from '../policy-types.js';
+import type { ApiKeyRecord } from '../tenant-types.js';
 
 /** One per session, created by the first acquire and never deleted (the fencing token survives). */
 export interface LeaseRow {
@@ -116,8 +117,18 @@ export interface PolicySettings {
   taskSessionRetentionMs: number;
 }
 
+/** An API key: created by `apiKeys.create`, `revokedAtMs` set by `revoke`; never deleted. */
+export interface ApiKeyRow {
+  record: ApiKeyRecord;
+  keySha256: string;
+}
+
 export interface MemoryState {
   limits: Limits;
+  /** Session id → owning tenant: set by the first admitted enqueue or by create; never changed or deleted. */
+  sessionTenants: Map<string, string>;
+  /** Keyed by key id. */
+  apiKeys: Map<string, ApiKeyRow>;
   policy: PolicySettings;
   /** Keyed by session id. */
   taskSessions: Map<string, TaskSessionRow>;
@@ -155,6 +166,8 @@ export function createState(
   return {
     limits,
     policy,
+    sessionTenants: new Map(),
+    apiKeys: new Map(),
     taskSessions: new Map(),
     sourceKeyRetentionMs,
     clockOffsetMs: 0,

@@ -28,6 +28,8 @@ import { draftRefusal, refusalError, type PolicyRefusal } from '../policy-refusa
 import { assertSessionId } from '../validate.js';
 import { batchRemove, sessionRows } from './queue.js';
 import { copy, isBatchHeld, storeNow, type MemoryState, type TaskSessionRow } from './state.js';
+import { assertTenantId, tenantOrDefault } from '../tenants.js';
+import { sessionHasAcceptedInput } from './tenants.js';
 
 /** The record as read: time limit capped at 24 h, `expiresAtMs` derived, an active session past it reported expired. */
 function sessionView(row: TaskSessionRow, now: number): TaskSession {
@@ -47,11 +49,17 @@ function lifecycleRefusal(row: TaskSessionRow | undefined, agentId: string | nul
   return null;
 }
 
-function insertRow(state: MemoryState, request: CreateTaskSessionRequest, now: number): TaskSession {
+/**
+ * Refused (SessionAlreadyExistsError) over a task session record, another tenant's session, or a
+ * session with accepted input (a create must not take over a session its producer already uses).
+ */
+function insertRow(state: MemoryState, request: CreateTaskSessionRequest, tenantId: string, now: number): TaskSession {
   const r = normalizeTaskSessionRequest(request);
-  if (state.taskSessions.has(r.sessionId)) {
+  const owner = state.sessionTenants.get(r.sessionId);
+  if (state.taskSessions.has(r.sessionId) || (owner !== undefined && owner !== tenantId) || sessionHasAcceptedInput(state, r.sessionId)) {
     throw new SessionAlreadyExistsError(`task session ${r.sessionId} already exists`, { sessionId: r.sessionId });
   }
+  state.sessionTenants.set(r.sessionId, tenantId);
   const row: TaskSessionRow = {
     session: { ...r, callsMade: 0, status: 'active', createdAtMs: now, closedAtMs: null },
     rateWindowStartMs: now,
@@ -62,15 +70,17 @@ function insertRow(state: MemoryState, request: CreateTaskSessionRequest, now: n
 }
 
 export function taskSessionCreate(state: MemoryState, request: CreateTaskSessionRequest): TaskSession {
-  return insertRow(state, request, storeNow(state));
+  const tenantId = tenantOrDefault(request?.tenantId, 'request.tenantId');
+  return insertRow(state, request, tenantId, storeNow(state));
 }
 
 /** Active sessions of the agent, counted against the cap before the insert (same step, so atomic). */
 export function taskSessionCreateIfUnderCap(state: MemoryState, request: CreateTaskSessionRequest, maxActivePerAgent: number): TaskSession {
   assertMaxActive(maxActivePerAgent);
   const normalized = normalizeTaskSessionRequest(request);
+  const tenantId = tenantOrDefault(request?.tenantId, 'request.tenantId');
   const now = storeNow(state);
-  const current = countActive(state, normalized.agentId, now);
+  const current = countActive(state, normalized.agentId, tenantId, now);
   if (current >= maxActivePerAgent) {
     throw new TooManySessionsError(`agent ${normalized.agentId} has ${current} active sessions, the limit is ${maxActivePerAgent}`, {
       agentId: normalized.agentId,
@@ -78,7 +88,7 @@ export function taskSessionCreateIfUnderCap(state: MemoryState, request: CreateT
       current,
     });
   }
-  return insertRow(state, normalized, now);
+  return insertRow(state, normalized, tenantId, now);
 }
 
 export function taskSessionGet(state: MemoryState, sessionId: string): TaskSession | null {
@@ -99,17 +109,20 @@ export function taskSessionList(state: MemoryState, filter?: TaskSessionFilter):
     .slice(0, f.limit);
 }
 
-function countActive(state: MemoryState, agentId: string, now: number): number {
+/** Active sessions of the agent; with a tenant, of that tenant's sessions only. */
+function countActive(state: MemoryState, agentId: string, tenantId: string | null, now: number): number {
   let count = 0;
   for (const row of state.taskSessions.values()) {
+    if (tenantId !== null && state.sessionTenants.get(row.session.sessionId) !== tenantId) continue;
     if (row.session.agentId === agentId && sessionView(row, now).status === 'active') count++;
   }
   return count;
 }
 
-export function taskSessionCountActiveForAgent(state: MemoryState, agentId: string): number {
+export function taskSessionCountActiveForAgent(state: MemoryState, agentId: string, tenantId?: string): number {
   assertAgentId(agentId);
-  return countActive(state, agentId, storeNow(state));
+  if (tenantId !== undefined) assertTenantId(tenantId);
+  return countActive(state, agentId, tenantId ?? null, storeNow(state));
 }
 
 /**

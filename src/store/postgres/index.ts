@@ -38,6 +38,7 @@ import {
   taskSessionUseTools,
 } from './task-sessions.js';
 import { DEFAULT_TASK_SESSION_RETENTION_MS } from '../policy-validate.js';
+import { apiKeyCreate, apiKeyFindByDigest, apiKeyList, apiKeyRevoke, sessionTenantOf } from './tenants.js';
 
 export { createPostgresAttachmentStore } from './attachments-content.js';
 
@@ -106,8 +107,8 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       list: (sessionId, page) => batchList(ctx, sessionId, false, page),
       listPending: (sessionId, page) => batchList(ctx, sessionId, true, page),
       deadLetter: (sessionId, batchId, reason) => queueDeadLetter(ctx, sessionId, batchId, reason),
-      listDeadLetters: (sessionId, page) => deadLetterList(ctx, sessionId, page),
-      requeueDeadLetter: (batchId) => deadLetterRequeue(ctx, batchId),
+      listDeadLetters: (sessionId, options) => deadLetterList(ctx, sessionId, options),
+      requeueDeadLetter: (batchId, scope) => deadLetterRequeue(ctx, batchId, scope),
     },
     sessions: {
       commit: (commit) => sessionCommit(ctx, commit),
@@ -119,13 +120,20 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
       createIfUnderCap: (request, maxActivePerAgent) => taskSessionCreateIfUnderCap(ctx, request, maxActivePerAgent),
       get: (sessionId) => taskSessionGet(ctx, sessionId),
       list: (filter) => taskSessionList(ctx, filter),
-      countActiveForAgent: (agentId) => taskSessionCountActiveForAgent(ctx, agentId),
+      countActiveForAgent: (agentId, tenantId) => taskSessionCountActiveForAgent(ctx, agentId, tenantId),
+      tenantOf: (sessionId) => sessionTenantOf(ctx, sessionId),
       useTools: (sessionId, names, options) => taskSessionUseTools(ctx, sessionId, names, options),
       close: (sessionId, options) => taskSessionClose(ctx, sessionId, options),
       closeAllForAgent: (agentId) => taskSessionCloseAllForAgent(ctx, agentId),
       cleanup: () => taskSessionCleanup(ctx),
     },
     attachments: createManifest(ctx),
+    apiKeys: {
+      create: (key) => apiKeyCreate(ctx, key),
+      list: (filter) => apiKeyList(ctx, filter),
+      revoke: (keyId) => apiKeyRevoke(ctx, keyId),
+      findByDigest: (keySha256) => apiKeyFindByDigest(ctx, keySha256),
+    },
     operator: {
       listSessions: (request) => operatorListSessions(ctx, request),
       getSession: (sessionId) => operatorGetSession(ctx, sessionId),

@@ -4,7 +4,7 @@
  */
 import { InvalidInputError, QueueFullError, StoreUnavailableError, describeValue } from '../../errors.js';
 import { newBatchId } from '../../ids.js';
-import type { DeadLetter, DeadLetterPage, EnqueueOutcome, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus, QueuePage } from '../contract.js';
+import type { DeadLetter, DeadLetterPage, EnqueueOutcome, QueuedBatchRef, QueuedWorkBatch, QueuedWorkBatchDraft, QueuedWorkBatchStatus, QueuePage, TenantScope } from '../contract.js';
 import { assertAvailableAt, assertId, assertNonNegativeInteger, assertSessionId, normalizeDraft, parseDeadLetterPage, parseQueuePage, type NormalizedDraft } from '../validate.js';
 import { assertSameRequest } from '../idempotency.js';
 import { textArray } from './arrays.js';
@@ -13,6 +13,7 @@ import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
 import { leaseEnqueueMark } from './leases.js';
 import { draftAdmitted, draftRefusalRead } from './task-sessions.js';
+import { tenantClaimStep, tenantOwns, tenantRefusalRead, tenantScopeOf, tenantSees } from './tenants.js';
 
 const MAX_REASON_LENGTH = 4096;
 const MAX_SCAN_LIMIT = 10_000;
@@ -61,8 +62,9 @@ export function sourceKeysRemember(db: Db, ctx: PgContext, status: Exclude<Queue
  * source_keys (new, or taking over an expired memory); a live key returns the stored batch
  * instead and writes nothing. Rows touched: one queued_batches row, one source_keys row.
  * Usable inside a commit's transaction (the outbox), which checked the task-session rule itself;
- * `admit` (queue.enqueue) applies it in the same statement: when refused, nothing is written and
- * the typed error is thrown.
+ * `admit` (queue.enqueue) applies the tenant rule and the task-session rule in the same statement
+ * (and makes the draft's tenant the owner of a session nobody owns): when refused, nothing is
+ * written and the typed error is thrown.
  */
 export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraft, admit = false): Promise<EnqueueOutcome> {
   const now = ctx.clock.now();
@@ -73,20 +75,25 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
     available_at_ms, enqueued_at_ms, payloads)`;
   const values = db`${batchId}, ${draft.sessionId}, ${draft.deliveryPolicy}, ${draft.slotPolicy}, ${mergeKey}, ${isCommand},
     ${draft.sourceKey}, ${draft.availableAtMs}::bigint, ${now}, ${JSON.stringify(draft.payloads)}::text::jsonb`;
-  const gate = admit ? db`${draftAdmitted(db, ctx, draft)} and ${queueHasRoom(db, ctx, draft.sessionId)}` : db`true`;
+  const policyGate = admit ? db`${draftAdmitted(db, ctx, draft)} and ${queueHasRoom(db, ctx, draft.sessionId)}` : db`true`;
+  const ownerStep = tenantClaimStep(db, ctx, draft.sessionId, draft.tenantId, policyGate);
+  const gate = admit ? db`${policyGate} and ${tenantOwns(db, draft.sessionId, draft.tenantId)}` : policyGate;
+  const owner = admit ? db`owner as (${ownerStep}),` : db``;
+  const refusalRead = async () =>
+    (await tenantRefusalRead(db, draft.sessionId, draft.tenantId)) ?? (await draftRefusalRead(db, ctx, draft)) ?? (await queueFullRead(db, ctx, draft.sessionId));
   for (let round = 0; round < MAX_ENQUEUE_ROUNDS; round++) {
     if (draft.sourceKey === null) {
       const [row] = await db<BatchRow[]>`
-        with mark as (${leaseEnqueueMark(db, ctx, draft.sessionId, gate)})
+        with ${owner} mark as (${leaseEnqueueMark(db, ctx, draft.sessionId, gate)})
         insert into queued_batches ${columns} select ${values} from mark returning *`;
       if (row) return { batch: batchFromRow(row), replayed: false };
-      const refused = (await draftRefusalRead(db, ctx, draft)) ?? (await queueFullRead(db, ctx, draft.sessionId));
+      const refused = await refusalRead();
       if (refused) throw refused;
       // The record changed between the two reads (removed by cleanup): decide again.
       continue;
     }
     const inserted = await db<BatchRow[]>`
-      with mark as (${leaseEnqueueMark(db, ctx, draft.sessionId, gate)}), key as (
+      with ${owner} mark as (${leaseEnqueueMark(db, ctx, draft.sessionId, gate)}), key as (
         insert into source_keys as k (session_id, source_key, batch_id, status, request_hash)
         select ${draft.sessionId}, ${draft.sourceKey}, ${batchId}, 'queued', ${draft.requestHash}::text from mark
         on conflict (session_id, source_key) do update
@@ -98,7 +105,7 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
       returning *`;
     if (inserted[0]) return { batch: batchFromRow(inserted[0]), replayed: false };
     if (admit) {
-      const refused = await draftRefusalRead(db, ctx, draft);
+      const refused = await refusalRead();
       if (refused) throw refused;
     }
     // The key is live: its row was locked by the upsert above and is read again in a fresh snapshot.
@@ -268,17 +275,19 @@ export async function queueDeadLetter(ctx: PgContext, sessionId: string, batchId
 }
 
 /**
- * listDeadLetters: by deadLetteredAtMs then enqueueSeq, of one session or all; with a page, those
- * after its cursor, at most its limit. Rows touched: none.
+ * listDeadLetters: by deadLetteredAtMs then enqueueSeq, of one session or all; with page fields,
+ * those after the cursor, at most the limit; with `tenantId`, of that tenant's sessions only.
+ * Rows touched: none.
  */
-export async function deadLetterList(ctx: PgContext, sessionId?: string, page?: DeadLetterPage): Promise<DeadLetter[]> {
+export async function deadLetterList(ctx: PgContext, sessionId?: string, options?: DeadLetterPage & TenantScope): Promise<DeadLetter[]> {
   if (sessionId !== undefined) assertSessionId(sessionId);
-  const { after, limit } = parseDeadLetterPage(page);
+  const { after, limit } = parseDeadLetterPage(options);
   const sql = ctx.sql;
+  const sees = tenantSees(sql, tenantScopeOf(options), sql`d.session_id`);
   const ofSession = sessionId === undefined ? sql`true` : sql`session_id = ${sessionId}`;
   const afterCursor = after === null ? sql`true` : sql`(dead_lettered_at_ms, enqueue_seq) > (${after.deadLetteredAtMs}::bigint, ${after.enqueueSeq}::bigint)`;
   const rows = await runStatement(
-    () => sql<DeadLetterRow[]>`select * from dead_letters where ${ofSession} and ${afterCursor} order by dead_lettered_at_ms, enqueue_seq limit ${limit}`,
+    () => sql<DeadLetterRow[]>`select * from dead_letters d where ${ofSession} and ${afterCursor} and ${sees} order by dead_lettered_at_ms, enqueue_seq limit ${limit}`,
   );
   return rows.map(deadLetterFromRow);
 }
@@ -288,12 +297,13 @@ export async function deadLetterList(ctx: PgContext, sessionId?: string, page?: 
  * enqueueSeq; attempts 0; claim counter kept) and its source key maps to it again. Rows touched:
  * the dead letter (deleted), one queued_batches row, the source_keys row. Null when absent.
  */
-export async function deadLetterRequeue(ctx: PgContext, batchId: string): Promise<QueuedWorkBatch | null> {
+export async function deadLetterRequeue(ctx: PgContext, batchId: string, scope?: TenantScope): Promise<QueuedWorkBatch | null> {
   assertId(batchId, 'batchId');
+  const sees = tenantSees(ctx.sql, tenantScopeOf(scope), ctx.sql`d.session_id`);
   const rows = await runStatement(
     () => ctx.sql<BatchRow[]>`
       with letter as (
-        delete from dead_letters where batch_id = ${batchId} returning batch
+        delete from dead_letters d where batch_id = ${batchId} and ${sees} returning batch
       ), mark as (
         insert into session_leases as l (session_id, owner_id, incarnation_id, lease_token, fencing_token, claimed_at_ms,
           expires_at_ms, enqueue_mark)

@@ -29,6 +29,8 @@ import { textArray } from './arrays.js';
 import type { Db, Fragment, PgContext, Tx } from './context.js';
 import { runStatement, runTransaction } from './errors.js';
 import { batchHeld, sourceKeysRemember } from './queue.js';
+import { assertTenantId, tenantOrDefault } from '../tenants.js';
+import { sessionWithoutInput, tenantClaimStep, tenantOwns } from './tenants.js';
 
 interface TaskSessionRow {
   session_id: string;
@@ -92,19 +94,23 @@ function ceilingRank(db: Db): Fragment {
 }
 
 /**
- * Inserts a new active record (callsMade 0, rate window starting now). Rows touched: one
- * task_sessions row. Returns null when the session id exists (nothing written).
+ * Inserts a new active record (callsMade 0, rate window starting now) owned by `tenantId`. Rows
+ * touched: one task_sessions row, the session_tenants row when nobody owned the session. Returns
+ * null (nothing written) when the session id has a record, is another tenant's, or has accepted
+ * input: a create never takes over a session its producer already uses.
  */
-async function sessionInsert(db: Db, ctx: PgContext, r: NormalizedTaskSessionRequest, gate: Fragment): Promise<TaskSession | null> {
+async function sessionInsert(db: Db, ctx: PgContext, r: NormalizedTaskSessionRequest, tenantId: string, capGate: Fragment): Promise<TaskSession | null> {
   const now = ctx.clock.now();
+  const fresh = db`not exists (select 1 from task_sessions where session_id = ${r.sessionId}) and ${sessionWithoutInput(db, r.sessionId)} and ${capGate}`;
   const rows = await db<TaskSessionRow[]>`
+    with owner as (${tenantClaimStep(db, ctx, r.sessionId, tenantId, fresh)})
     insert into task_sessions as t (session_id, agent_id, delegation_chain_snapshot, declared_intent, authorized_tools, call_budget,
       calls_made, rate_limit_per_window, rate_limit_window_secs, rate_window_start_ms, rate_window_calls, time_limit_ms,
       data_sensitivity_ceiling, status, created_at_ms, closed_at_ms)
     select ${r.sessionId}, ${r.agentId}, ${JSON.stringify(r.delegationChainSnapshot)}::text::jsonb, ${r.declaredIntent},
       ${textArray(db, r.authorizedTools)}, ${r.callBudget}, 0, ${r.rateLimitPerWindow}::int, ${r.rateLimitWindowSecs}, ${now}, 0,
       ${r.timeLimitMs}::bigint, ${r.dataSensitivityCeiling}, 'active', ${now}, null
-    where ${gate}
+    where ${fresh} and ${tenantOwns(db, r.sessionId, tenantId)}
     on conflict (session_id) do nothing
     returning ${sessionColumns(db, ctx)}`;
   return rows[0] ? sessionFromRow(rows[0]) : null;
@@ -117,15 +123,18 @@ function alreadyExists(sessionId: string): SessionAlreadyExistsError {
 /** create: one insert. SessionAlreadyExistsError when the id exists. */
 export async function taskSessionCreate(ctx: PgContext, request: CreateTaskSessionRequest): Promise<TaskSession> {
   const r = normalizeTaskSessionRequest(request);
-  const created = await runStatement(() => sessionInsert(ctx.sql, ctx, r, ctx.sql`true`));
+  const tenantId = tenantOrDefault(request?.tenantId, 'request.tenantId');
+  const created = await runStatement(() => sessionInsert(ctx.sql, ctx, r, tenantId, ctx.sql`true`));
   if (!created) throw alreadyExists(r.sessionId);
   return created;
 }
 
-/** SQL: active-as-read sessions of an agent. */
-function activeCount(db: Db, ctx: PgContext, agentId: string): Fragment {
+/** SQL: active-as-read sessions of an agent; with a tenant, of that tenant's sessions only. */
+function activeCount(db: Db, ctx: PgContext, agentId: string, tenantId: string | null): Fragment {
   return db`(select count(*)::int from task_sessions t
-    where t.agent_id = ${agentId} and t.status = 'active' and ${ctx.clock.now()} < t.created_at_ms + ${cappedLimit(db)})`;
+    where t.agent_id = ${agentId} and t.status = 'active' and ${ctx.clock.now()} < t.created_at_ms + ${cappedLimit(db)}
+      and (${tenantId}::text is null
+        or exists (select 1 from session_tenants o where o.session_id = t.session_id and o.tenant_id = ${tenantId}::text)))`;
 }
 
 /**
@@ -138,10 +147,11 @@ function activeCount(db: Db, ctx: PgContext, agentId: string): Fragment {
 export async function taskSessionCreateIfUnderCap(ctx: PgContext, request: CreateTaskSessionRequest, maxActivePerAgent: number): Promise<TaskSession> {
   assertMaxActive(maxActivePerAgent);
   const r = normalizeTaskSessionRequest(request);
+  const tenantId = tenantOrDefault(request?.tenantId, 'request.tenantId');
   return runTransaction(ctx.sql, async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtextextended(${`turnlane.task_sessions.agent:${r.agentId}`}, 0))`;
-    const created = await sessionInsert(tx, ctx, r, tx`${activeCount(tx, ctx, r.agentId)} < ${maxActivePerAgent}::int`);
-    const counted = await tx<{ current: number }[]>`select ${activeCount(tx, ctx, r.agentId)} as current`;
+    await tx`select pg_advisory_xact_lock(hashtextextended(${`turnlane.task_sessions.agent:${tenantId}:${r.agentId}`}, 0))`;
+    const created = await sessionInsert(tx, ctx, r, tenantId, tx`${activeCount(tx, ctx, r.agentId, tenantId)} < ${maxActivePerAgent}::int`);
+    const counted = await tx<{ current: number }[]>`select ${activeCount(tx, ctx, r.agentId, tenantId)} as current`;
     if (created) return created;
     const current = counted[0]!.current;
     if (current >= maxActivePerAgent) {
@@ -180,9 +190,10 @@ export async function taskSessionList(ctx: PgContext, filter?: TaskSessionFilter
 }
 
 /** countActiveForAgent: active-as-read records of the agent (index (agent_id, status)). Rows touched: none. */
-export async function taskSessionCountActiveForAgent(ctx: PgContext, agentId: string): Promise<number> {
+export async function taskSessionCountActiveForAgent(ctx: PgContext, agentId: string, tenantId?: string): Promise<number> {
   assertAgentId(agentId);
-  const rows = await runStatement(() => ctx.sql<{ n: number }[]>`select ${activeCount(ctx.sql, ctx, agentId)} as n`);
+  if (tenantId !== undefined) assertTenantId(tenantId);
+  const rows = await runStatement(() => ctx.sql<{ n: number }[]>`select ${activeCount(ctx.sql, ctx, agentId, tenantId ?? null)} as n`);
   return rows[0]!.n;
 }
 
