@@ -52,7 +52,8 @@ describe('turnlane/client', () => {
     await refused(api.createSession({ sessionId: 'cl-task', agentId: 'bot', authorizedTools: [], callBudget: 0, timeLimitMs: 1000 }), 409, 'SESSION_ALREADY_EXISTS');
 
     const held = await api.enqueue('cl-task', { text: 'later', delayMs: 3_600_000 }, { idempotencyKey: 'later-1' });
-    expect((await api.enqueue('cl-task', { text: 'changed' }, { idempotencyKey: 'later-1' })).batchId).toBe(held.batchId);
+    expect((await api.enqueue('cl-task', { text: 'later', delayMs: 3_600_000 }, { idempotencyKey: 'later-1' })).batchId).toBe(held.batchId);
+    await refused(api.enqueue('cl-task', { text: 'changed' }, { idempotencyKey: 'later-1' }), 422, 'IDEMPOTENCY_KEY_REUSED');
     const command = await api.command('cl-task', { kind: 'refresh_tool_catalog', reason: 'test' });
     expect(command.sessionId).toBe('cl-task');
     expect((await api.queue('cl-task')).batches.map((b) => b.batchId)).toContain(held.batchId);
