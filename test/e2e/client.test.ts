@@ -65,7 +65,7 @@ describe('turnlane/client', () => {
 
     const listed = await ops.listSessions({ limit: 10 });
     expect(listed.sessions.map((s) => s.sessionId)).toContain('cl-task');
-    expect(await ops.deadLetters({ sessionId: 'cl-task' })).toEqual({ deadLetters: [] });
+    expect(await ops.deadLetters({ sessionId: 'cl-task' })).toEqual({ deadLetters: [], next: null });
     await refused(ops.requeueDeadLetter('b_nothing'), 404, 'DEAD_LETTER_NOT_FOUND');
     await refused(api.listSessions(), 403, 'FORBIDDEN');
     const stranger = createClient({ baseUrl: server.url, apiKey: 'not-a-key' });
