@@ -192,7 +192,9 @@ export function createClient(options: ClientOptions) {
       }),
 
     /** `GET /v1/sessions/:id/queue`. */
-    queue: (sessionId: string, o: CallOptions = {}) => call<QueueView>({ method: 'GET', path: `/v1/sessions/${seg(sessionId)}/queue`, retryable: true, signal: o.signal }),
+    /** One page of the session's queue, without payloads. */
+    queue: (sessionId: string, query: { after?: string; limit?: number } = {}, o: CallOptions = {}) =>
+      call<QueueView>({ method: 'GET', path: `/v1/sessions/${seg(sessionId)}/queue`, query, retryable: true, signal: o.signal }),
 
     /** `DELETE /v1/sessions/:id/batches/:batchId`: BATCH_NOT_FOUND, BATCH_HELD. */
     cancelBatch: (sessionId: string, batchId: string, o: CallOptions = {}) =>
@@ -213,8 +215,9 @@ export function createClient(options: ClientOptions) {
       call<SessionList>({ method: 'GET', path: '/v1/sessions', query, headers: operatorAuth, retryable: true, signal: o.signal }),
 
     /** `GET /v1/dead-letters` (operator). */
-    deadLetters: (query: { sessionId?: string } = {}, o: CallOptions = {}) =>
-      call<{ deadLetters: DeadLetter[] }>({ method: 'GET', path: '/v1/dead-letters', query, headers: operatorAuth, retryable: true, signal: o.signal }),
+    /** One page of dead letters, without payloads (`next`: the cursor of the following page, null at the end). */
+    deadLetters: (query: { sessionId?: string; after?: string; limit?: number } = {}, o: CallOptions = {}) =>
+      call<{ deadLetters: DeadLetter[]; next: string | null }>({ method: 'GET', path: '/v1/dead-letters', query, headers: operatorAuth, retryable: true, signal: o.signal }),
 
     /** `POST /v1/dead-letters/:batchId/requeue` (operator). */
     requeueDeadLetter: (batchId: string, o: CallOptions = {}) =>

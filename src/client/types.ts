@@ -52,9 +52,14 @@ export interface SessionView {
 }
 
 /** `GET /v1/sessions/:id/queue`. */
+/** A queued batch without its items, as list routes answer unless `payloads=true`. */
+export type BatchSummary = Omit<QueuedWorkBatch, 'items'> & { itemCount: number; payloadBytes: number };
+
+/** `GET /v1/sessions/:id/queue`: one page (`next`: the cursor of the following page, null at the end). */
 export interface QueueView {
   sessionId: string;
-  batches: Array<QueuedWorkBatch & { held: boolean }>;
+  batches: Array<BatchSummary & { held: boolean }>;
+  next: string | null;
 }
 
 /** `GET /v1/sessions` (operator). */

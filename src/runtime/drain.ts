@@ -95,6 +95,11 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
   let released = false;
   try {
     let loading: Promise<PersistedSessionRead | null> | null = store.sessions.load(sessionId, { kind: 'active_path' });
+    // Awaited only beside the first claim, after the gate and the heartbeat's pause (which waits for
+    // the process's renewal in flight): a load that fails meanwhile, or is never awaited because the
+    // drain stops first, must not surface as an unhandled rejection, which ends the process (found
+    // by the Postgres connection-loss test once the renewal became one call per process).
+    loading.catch(() => {});
     let session: PersistedSessionRead | null = null;
     for (;;) {
       if (leaseLost.signal.aborted || options.shutdown.aborted) {

@@ -52,7 +52,8 @@ describe('turnlane/client', () => {
     await refused(api.createSession({ sessionId: 'cl-task', agentId: 'bot', authorizedTools: [], callBudget: 0, timeLimitMs: 1000 }), 409, 'SESSION_ALREADY_EXISTS');
 
     const held = await api.enqueue('cl-task', { text: 'later', delayMs: 3_600_000 }, { idempotencyKey: 'later-1' });
-    expect((await api.enqueue('cl-task', { text: 'changed' }, { idempotencyKey: 'later-1' })).batchId).toBe(held.batchId);
+    expect((await api.enqueue('cl-task', { text: 'later', delayMs: 3_600_000 }, { idempotencyKey: 'later-1' })).batchId).toBe(held.batchId);
+    await refused(api.enqueue('cl-task', { text: 'changed' }, { idempotencyKey: 'later-1' }), 422, 'IDEMPOTENCY_KEY_REUSED');
     const command = await api.command('cl-task', { kind: 'refresh_tool_catalog', reason: 'test' });
     expect(command.sessionId).toBe('cl-task');
     expect((await api.queue('cl-task')).batches.map((b) => b.batchId)).toContain(held.batchId);
@@ -64,7 +65,7 @@ describe('turnlane/client', () => {
 
     const listed = await ops.listSessions({ limit: 10 });
     expect(listed.sessions.map((s) => s.sessionId)).toContain('cl-task');
-    expect(await ops.deadLetters({ sessionId: 'cl-task' })).toEqual({ deadLetters: [] });
+    expect(await ops.deadLetters({ sessionId: 'cl-task' })).toEqual({ deadLetters: [], next: null });
     await refused(ops.requeueDeadLetter('b_nothing'), 404, 'DEAD_LETTER_NOT_FOUND');
     await refused(api.listSessions(), 403, 'FORBIDDEN');
     const stranger = createClient({ baseUrl: server.url, apiKey: 'not-a-key' });

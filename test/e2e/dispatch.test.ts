@@ -90,11 +90,12 @@ describe('dispatch through BullMQ to worker processes', () => {
     expect(await f.queue.getJobState(future.batchId)).toBe('unknown');
 
     const first = await f.producer.enqueueTurnInput({ sessionId: s, text: 'once', sourceKey: 'k1' });
-    const replay = await f.producer.enqueueTurnInput({ sessionId: s, text: 'twice?', sourceKey: 'k1' });
+    // The same request again under its key: the first batch (another request would be refused, IDEMPOTENCY_KEY_REUSED).
+    const replay = await f.producer.enqueueTurnInput({ sessionId: s, text: 'once', sourceKey: 'k1' });
     expect(replay.batchId).toBe(first.batchId);
     await drained(f, [s]);
     expect(await messages(f.store, s, 'user')).toEqual(['once']);
-    const again = await f.producer.enqueueTurnInput({ sessionId: s, text: 'thrice?', sourceKey: 'k1' });
+    const again = await f.producer.enqueueTurnInput({ sessionId: s, text: 'once', sourceKey: 'k1' });
     expect(again.batchId).toBe(first.batchId);
     expect(again.status).toBe('completed');
     // The job finishes just after the commit removed its batch; then nothing is left to deliver.

@@ -29,19 +29,19 @@ describe('task-session policy in a worker process', () => {
     expect((await f.store.sessions.load(s, { kind: 'full_graph' }))!.headRevision).toBe(1);
     expect((await f.store.sessions.get(s))!.callsMade).toBe(2);
 
-    // Turn 2: the first step takes the third call, the second step's call is refused. The handler
-    // throws, the attempt fails; the retry is refused at its first call; after MAX_ATTEMPTS the
-    // batch is dead-lettered with the error as its reason. Nothing more is committed.
+    // Turn 2: the first step takes the third call, the second step's call is refused. A budget
+    // refusal cannot succeed on retry, so the batch is dead-lettered at once, after one attempt,
+    // with the error as its reason (NonRetryableError's rule). Nothing more is committed.
     const second = await f.producer.enqueueTurnInput({ sessionId: s, text: 'second' });
     await waitFor(async () => (await f.store.queue.listDeadLetters(s)).length === 1, 20_000, 'the dead letter');
     const [letter] = await f.store.queue.listDeadLetters(s);
     expect(letter!.batchId).toBe(second.batchId);
-    expect(letter!.attempts).toBe(2);
+    expect(letter!.attempts).toBe(1);
     expect(letter!.reason).toContain('BudgetExceededError');
     expect((await f.store.sessions.get(s))!.callsMade).toBe(3);
     expect((await f.store.sessions.load(s, { kind: 'full_graph' }))!.headRevision).toBe(1);
     const failures = workers[0]!.messages.filter((m) => m.type === 'failed');
-    expect(failures.length).toBe(2);
+    expect(failures.length).toBe(1);
   });
 
   it('closing a session mid-turn ends the turn without a commit and cancels its input', async () => {

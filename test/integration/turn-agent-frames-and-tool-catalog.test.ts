@@ -35,7 +35,7 @@ const handler: TurnHandler = async (turn) => {
 
 beforeAll(async () => {
   f = await createRuntimeFixture();
-  worker = createWorker({ store: f.store, handler, settings: f.settings, concurrency: 2, leaseTtlMs: 5000, reconcileIntervalMs: 0 });
+  worker = createWorker({ store: f.store, handler, settings: f.settings, concurrency: 2, leaseTtlMs: 5000, reconcileIntervalMs: 0, allowInlineAttachments: true });
   running = worker.run();
 });
 afterAll(async () => {
