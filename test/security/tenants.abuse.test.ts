@@ -87,7 +87,7 @@ describe('tenant isolation (issue 14, finding 1)', () => {
 
   it('answers another tenant\'s session on every read route exactly as a missing one', async () => {
     expect((await call('victim', 'POST', '/v1/sessions/victim-chat/inputs', { text: 'victim secret' })).status).toBe(202);
-    expect((await call('victim', 'GET', '/v1/sessions/victim-chat/queue')).text).toContain('victim secret');
+    expect((await call('victim', 'GET', '/v1/sessions/victim-chat/queue?payloads=true')).text).toContain('victim secret');
     for (const path of ['', '/queue', '/events']) {
       const cross = await call('attacker', 'GET', `/v1/sessions/victim-chat${path}`);
       const missing = await call('attacker', 'GET', `/v1/sessions/nobody-chat${path}`);
@@ -98,7 +98,7 @@ describe('tenant isolation (issue 14, finding 1)', () => {
     }
     // The owner still reads it, and so does an operator (every tenant).
     expect((await call('victim', 'GET', '/v1/sessions/victim-chat')).json).toMatchObject({ sessionId: 'victim-chat', queueDepth: 1 });
-    expect((await call('reader', 'GET', '/v1/sessions/victim-chat/queue')).text).toContain('victim secret');
+    expect((await call('reader', 'GET', '/v1/sessions/victim-chat/queue?payloads=true')).text).toContain('victim secret');
   });
 
   it('refuses another tenant\'s enqueue, inject, close and cancel, and changes nothing', async () => {
@@ -216,7 +216,7 @@ describe('tenant isolation (issue 14, finding 1)', () => {
 
   it('keeps the environment key working as the default tenant, isolated from the others', async () => {
     expect((await call('environment', 'POST', '/v1/sessions/default-chat/inputs', { text: 'legacy' })).status).toBe(202);
-    expect((await call('environment', 'GET', '/v1/sessions/default-chat/queue')).text).toContain('legacy');
+    expect((await call('environment', 'GET', '/v1/sessions/default-chat/queue?payloads=true')).text).toContain('legacy');
     expect(await f.store.sessions.tenantOf('default-chat')).toBe('default');
     expect((await call('environment', 'GET', '/v1/sessions/victim-chat')).json).toEqual(notFound('victim-chat'));
     expect((await call('attacker', 'GET', '/v1/sessions/default-chat')).json).toEqual(notFound('default-chat'));
