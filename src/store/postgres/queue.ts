@@ -79,15 +79,16 @@ export async function batchEnqueue(db: Db, ctx: PgContext, draft: NormalizedDraf
   const ownerStep = tenantClaimStep(db, ctx, draft.sessionId, draft.tenantId, policyGate);
   const gate = admit ? db`${policyGate} and ${tenantOwns(db, draft.sessionId, draft.tenantId)}` : policyGate;
   const owner = admit ? db`owner as (${ownerStep}),` : db``;
-  const refusalRead = async () =>
-    (await tenantRefusalRead(db, draft.sessionId, draft.tenantId)) ?? (await draftRefusalRead(db, ctx, draft)) ?? (await queueFullRead(db, ctx, draft.sessionId));
+  // A full queue is read last, and on the source-key path only after the key was looked up: a
+  // replay of a stored batch answers at the cap.
+  const refusalRead = async () => (await tenantRefusalRead(db, draft.sessionId, draft.tenantId)) ?? (await draftRefusalRead(db, ctx, draft));
   for (let round = 0; round < MAX_ENQUEUE_ROUNDS; round++) {
     if (draft.sourceKey === null) {
       const [row] = await db<BatchRow[]>`
         with ${owner} mark as (${leaseEnqueueMark(db, ctx, draft.sessionId, gate)})
         insert into queued_batches ${columns} select ${values} from mark returning *`;
       if (row) return { batch: batchFromRow(row), replayed: false };
-      const refused = await refusalRead();
+      const refused = (await refusalRead()) ?? (await queueFullRead(db, ctx, draft.sessionId));
       if (refused) throw refused;
       // The record changed between the two reads (removed by cleanup): decide again.
       continue;
