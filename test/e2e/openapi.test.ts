@@ -44,7 +44,9 @@ describe('OpenAPI document', () => {
     const properties = enqueue.requestBody!.content['application/json']!.schema.properties!;
     expect(Object.keys(properties).sort()).toEqual(Object.keys(inputBody.shape).sort());
     expect(enqueue.security).toEqual([{ apiKey: [] }, { operatorBasic: [] }]);
-    expect(doc.paths['/v1/dead-letters']!.get!.security).toEqual([{ operatorBasic: [] }]);
+    // Dead letters are per tenant: a producer key reads its own tenant's, an operator every tenant's.
+    expect(doc.paths['/v1/dead-letters']!.get!.security).toEqual([{ apiKey: [] }, { operatorBasic: [] }]);
+    expect(doc.paths['/v1/sessions']!.get!.security).toEqual([{ operatorBasic: [] }]);
   });
 
   it('serves a rendered reference page', async () => {
