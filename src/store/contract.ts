@@ -277,6 +277,57 @@ export interface ClaimNextResult {
   leaseReleased: boolean;
 }
 
+/**
+ * The start of a drain in one call (one statement in Postgres): `leases.tryClaim`, then the first
+ * `claimNext` and the session's active path, all from one snapshot. The lease is taken only when
+ * there is something to do: ready work to claim, or a lease that was not released (an expired or
+ * the caller's own live one) to take over or re-enter. A session with nothing ready and a free
+ * lease is left as it was (`idle`).
+ */
+export interface AcquireAndClaimNextRequest {
+  sessionId: string;
+  owner: LeaseOwner;
+  ttlMs: number;
+  maxBatches: number;
+  /** As in ClaimNextRequest. */
+  maxAttempts?: number;
+}
+
+export type AcquireAndClaimNextResult =
+  | { kind: 'busy'; holder: SessionLease }
+  | { kind: 'idle' }
+  | {
+      kind: 'acquired';
+      lease: SessionLease;
+      /**
+       * The first claim (never null here) and the session as `load(sessionId, { kind: 'active_path' })`
+       * reads it. Null when the store took the lease without claiming: a takeover or re-entry (the
+       * previous holder's claims are dropped first), or batches at `maxAttempts` to dead-letter;
+       * the caller then claims with `queue.claimNext` and loads the session itself.
+       */
+      first: { claim: QueuedWorkClaim; session: PersistedSessionRead | null } | null;
+    };
+
+/** The claim `sessions.commitAndClaimNext` takes after its commit: a ClaimNextRequest under the commit's `leaseFence`. */
+export interface CommitNextClaim {
+  owner: LeaseOwner;
+  ttlMs: number;
+  maxBatches: number;
+  maxAttempts?: number;
+  releaseLeaseWhenEmpty?: boolean;
+}
+
+export interface CommitAndClaimNextResult {
+  result: RuntimeCommitResult;
+  /**
+   * The next claim, taken after the commit landed (as `queue.claimNext` would take it then). Null
+   * when the store did not take it: an idempotent replay, a commit with an outbox, batches at
+   * `maxAttempts` to dead-letter, or a race with another writer of the queue; the caller then
+   * claims with `queue.claimNext`. The commit's outcome never depends on the claim.
+   */
+  next: ClaimNextResult | null;
+}
+
 /** What one process holds: renewed together by `leases.renewHeld`. */
 export interface RenewHeldRequest {
   ttlMs: number;
@@ -550,6 +601,8 @@ export interface RuntimeStore {
      * InvalidInputError before anything changes.
      */
     renewHeld(req: RenewHeldRequest): Promise<RenewHeldResult>;
+    /** A drain's first round trip: lease, first claim and session read; see AcquireAndClaimNextRequest. */
+    acquireAndClaimNext(req: AcquireAndClaimNextRequest): Promise<AcquireAndClaimNextResult>;
     release(completion: LeaseFence): Promise<void>;
     /** For operators; null when the session was never leased. */
     get(sessionId: string): Promise<SessionLease | null>;
@@ -607,6 +660,12 @@ export interface RuntimeStore {
   };
   readonly sessions: TaskSessionOperations & {
     commit(commit: RuntimeCommit): Promise<RuntimeCommitResult>;
+    /**
+     * `commit`, then the next claim in the same statement (Postgres): a turn and the one after it
+     * cost one round trip. The commit needs a `leaseFence` and no `releaseLease` (the claim
+     * releases the lease when asked and nothing is left). Errors are exactly `commit`'s.
+     */
+    commitAndClaimNext(commit: RuntimeCommit, next: CommitNextClaim): Promise<CommitAndClaimNextResult>;
     load(sessionId: string, scope: SessionReadScope): Promise<PersistedSessionRead | null>;
     loadNode(sessionId: string, nodeId: string): Promise<SessionNode | null>;
     saveMeta(meta: SessionMeta): Promise<void>;

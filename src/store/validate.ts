@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import { InvalidInputError, describeValue } from '../errors.js';
 import type {
+  AcquireAndClaimNextRequest,
   ClaimBoundary,
+  CommitNextClaim,
   DataSensitivity,
   LeaseFence,
   LeaseOwner,
@@ -244,6 +246,49 @@ export function parseRenewHeld(req: unknown, limits: Limits): RenewHeldRequest {
   const leases = r.leases.map((fence, i) => parseFence(fence, `leases[${i}]`));
   r.claims.forEach((claim) => assertClaim(claim));
   return { ttlMs: r.ttlMs, leases, claims: r.claims };
+}
+
+/** The request of `leases.acquireAndClaimNext`, checked; maxBatches clamped to the limit (at least 0). */
+export function parseAcquireAndClaimNext(req: unknown, limits: Limits): AcquireAndClaimNextRequest {
+  if (typeof req !== 'object' || req === null) throw InvalidInputError.field('req', 'an object', describeValue(req));
+  const r = req as Partial<AcquireAndClaimNextRequest>;
+  assertSessionId(r.sessionId);
+  const owner = parseOwner(r.owner);
+  assertTtl(r.ttlMs, limits);
+  const maxBatches = parseMaxBatches(r.maxBatches, limits);
+  if (r.maxAttempts !== undefined) assertPositiveInteger(r.maxAttempts, 'maxAttempts');
+  return { sessionId: r.sessionId, owner, ttlMs: r.ttlMs, maxBatches, ...(r.maxAttempts !== undefined ? { maxAttempts: r.maxAttempts } : {}) };
+}
+
+/**
+ * The `next` of `sessions.commitAndClaimNext`, checked against its commit: the commit must carry a
+ * lease fence (the claim's) and no releaseLease (the claim releases when asked).
+ */
+export function parseCommitNextClaim(commit: RuntimeCommit, next: unknown, limits: Limits): CommitNextClaim & { fence: LeaseFence } {
+  if (typeof next !== 'object' || next === null) throw InvalidInputError.field('next', 'an object', describeValue(next));
+  if (commit.releaseLease !== undefined) throw InvalidInputError.field('releaseLease', 'absent (the next claim releases the lease when asked)', describeValue(commit.releaseLease));
+  if (commit.leaseFence === undefined) throw InvalidInputError.field('leaseFence', 'a lease fence (the next claim is taken under it)', 'undefined');
+  const n = next as Partial<CommitNextClaim>;
+  const owner = parseOwner(n.owner, 'next.owner');
+  assertTtl(n.ttlMs, limits, 'next.ttlMs');
+  const maxBatches = parseMaxBatches(n.maxBatches, limits, 'next.maxBatches');
+  if (n.maxAttempts !== undefined) assertPositiveInteger(n.maxAttempts, 'next.maxAttempts');
+  if (n.releaseLeaseWhenEmpty !== undefined && typeof n.releaseLeaseWhenEmpty !== 'boolean') {
+    throw InvalidInputError.field('next.releaseLeaseWhenEmpty', 'a boolean', describeValue(n.releaseLeaseWhenEmpty));
+  }
+  return {
+    owner,
+    ttlMs: n.ttlMs,
+    maxBatches,
+    ...(n.maxAttempts !== undefined ? { maxAttempts: n.maxAttempts } : {}),
+    releaseLeaseWhenEmpty: n.releaseLeaseWhenEmpty === true,
+    fence: parseFence(commit.leaseFence, 'leaseFence'),
+  };
+}
+
+function parseMaxBatches(value: unknown, limits: Limits, field = 'maxBatches'): number {
+  if (!Number.isSafeInteger(value)) throw InvalidInputError.field(field, 'an integer', describeValue(value));
+  return Math.max(Math.min(value as number, limits.maxBatchesPerClaim), 0);
 }
 
 /**

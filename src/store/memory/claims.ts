@@ -201,6 +201,16 @@ export function claimNext(state: MemoryState, req: ClaimNextRequest): ClaimNextR
   return { claim: null, leaseReleased: true };
 }
 
+/** Whether `claimNext` for `owner` would claim something now (reads only). */
+export function hasClaimableNext(state: MemoryState, sessionId: string, maxBatches: number, now: number, owner: LeaseOwner): boolean {
+  return maxBatches > 0 && candidates(state, sessionId, now, owner).length > 0;
+}
+
+/** Whether the session has unheld batches at `maxAttempts` (a claim with maxAttempts dead-letters them first). */
+export function hasSpentBatches(state: MemoryState, sessionId: string, maxAttempts: number | undefined, now: number): boolean {
+  return maxAttempts !== undefined && sessionRows(state, sessionId).some((row) => row.attempts >= maxAttempts && !isBatchHeld(row, now));
+}
+
 /** The claim's batches still queued in its session under its claim id and token (expired or not), in `enqueueSeq` order. */
 function rowsCarryingClaim(state: MemoryState, claim: QueuedWorkClaim): BatchRow[] {
   const named = new Set(claim.batches.map((b) => b.batchId));

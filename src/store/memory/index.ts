@@ -52,6 +52,7 @@ export interface InMemoryStoreOptions {
 export const DEFAULT_SOURCE_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 import { renewHeld } from './renew-held.js';
+import { acquireAndClaimNext, commitAndClaimNext } from './fused.js';
 
 export function createInMemoryStore(options: InMemoryStoreOptions = {}): RuntimeStore {
   const limits = resolveLimits(options.limits);
@@ -68,6 +69,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
       reclaim: async (sessionId, owner, observedHolder, ttlMs) => leaseReclaim(state, sessionId, owner, observedHolder, ttlMs),
       renew: async (fence, ttlMs) => leaseRenew(state, fence, ttlMs),
       renewHeld: async (req) => renewHeld(state, req),
+      acquireAndClaimNext: async (req) => acquireAndClaimNext(state, req),
       release: async (completion) => leaseRelease(state, completion),
       get: async (sessionId) => leaseGet(state, sessionId),
       transfer: async (fence, nextOwner, ttlMs) => leaseTransfer(state, fence, nextOwner, ttlMs),
@@ -94,6 +96,7 @@ export function createInMemoryStore(options: InMemoryStoreOptions = {}): Runtime
     },
     sessions: {
       commit: async (commit) => sessionCommit(state, commit),
+      commitAndClaimNext: async (commit, next) => commitAndClaimNext(state, commit, next),
       load: async (sessionId, scope) => sessionLoad(state, sessionId, scope),
       loadNode: async (sessionId, nodeId) => sessionLoadNode(state, sessionId, nodeId),
       saveMeta: async (meta) => sessionSaveMeta(state, meta),

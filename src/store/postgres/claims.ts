@@ -10,7 +10,6 @@
  * itself with turnlane_refuse and the claim is null.
  */
 import { InvalidInputError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError, StoreUnavailableError, describeValue } from '../../errors.js';
-import { newClaimId, newSecretToken } from '../../ids.js';
 import type {
   ClaimBoundary,
   ClaimByBatchIdsRequest,
@@ -26,17 +25,12 @@ import type {
 } from '../contract.js';
 import { assertBoundary, assertClaim, assertId, assertPositiveInteger, assertSessionId, assertTtl, parseFence, parseOwner } from '../validate.js';
 import { textArray } from './arrays.js';
+import { claimSteps, type Selection } from './claim-steps.js';
 import { claimedBatchFromRow, type BatchRow } from './batch-rows.js';
 import type { Fragment, PgContext, Tx } from './context.js';
 import { isRefusal, refuse, runStatement, runTransaction } from './errors.js';
 import { fenceMatches, leaseReleaseStatement } from './leases.js';
 import { assertReason, batchesDeadLetter, exhaustedDeadLetterSteps } from './queue.js';
-
-type Selection =
-  | { kind: 'ready'; boundary: ClaimBoundary; maxBatches: number }
-  | { kind: 'exact'; boundary: ClaimBoundary; batchIds: string[] }
-  | { kind: 'command' }
-  | { kind: 'next'; maxBatches: number };
 
 interface ClaimInput {
   sessionId: string;
@@ -66,38 +60,23 @@ function claimFence(fence: unknown, sessionId: string): LeaseFence {
 /**
  * The claim statement. The fence: the lease row, locked, matching the fence. With `maxAttempts`,
  * the session's unheld batches at that many attempts are dead-lettered first and are no
- * candidates. Candidates: the session's queued batches, available and not held, by enqueueSeq, at
- * most `limit`. The group: the head alone, or the head and the directly following compatible `join`
- * batches (same delivery policy and group key) up to the first that is not; then the per-kind
- * gate on the head. A following `never` key has merge_key null: `is not distinct from` makes it a
- * stop (with `=` the comparison was null, so it was joined; found by test/model). Rows touched:
- * the lease row (locked), the stamped queued_batches rows (claim columns, claim_count + 1), dead
- * letters. Always returns at least one row carrying `fence_ok`; stamped batches have a non-null
- * `batch_id`, ordered by position. Refuses itself ('claim_race') if fewer rows were stamped than
- * selected.
+ * candidates. Selection and stamping: claim-steps.ts. Rows touched: the lease row (locked), the
+ * stamped queued_batches rows (claim columns, claim_count + 1), dead letters. Always returns at
+ * least one row carrying `fence_ok`; stamped batches have a non-null `batch_id`, ordered by
+ * position. Refuses itself ('claim_race') if fewer rows were stamped than selected.
  */
 function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number, maxAttempts?: number): Fragment {
-  const now = ctx.clock.now();
-  const { selection } = input;
-  const gate =
-    selection.kind === 'command'
-      ? db`h.is_command and c.rn = 1`
-      : selection.kind === 'next'
-        ? db`(not h.is_command or c.rn = 1)`
-        : db`not h.is_command and (${selection.boundary}::text = 'idle' or h.delivery_policy = 'earliest_safe_boundary')`;
-  const exact =
-    selection.kind === 'exact'
-      ? db`(select array_agg(batch_id order by rn) from grp) = ${textArray(db, selection.batchIds)}`
-      : db`true`;
   const exhausted = maxAttempts === undefined ? db`` : db`${exhaustedDeadLetterSteps(db, ctx, input.sessionId, maxAttempts)},`;
-  const fresh = maxAttempts === undefined ? db`` : db`and attempts < ${maxAttempts}`;
-  // claimNext runs between turns, when its holder holds no claim of its own: a live claim of the
-  // same owner and incarnation is one it could not abandon (its connection was lost), and
-  // skipping it would run later input first. It is taken again like an expired one.
-  const own = (alias: Fragment) =>
-    selection.kind === 'next'
-      ? db`or (${alias}claim_owner->>'ownerId' = ${input.owner.ownerId} and ${alias}claim_owner->>'incarnationId' = ${input.owner.incarnationId})`
-      : db``;
+  const steps = claimSteps(db, ctx, {
+    sessionId: input.sessionId,
+    owner: input.owner,
+    ttlMs: input.ttlMs,
+    selection: input.selection,
+    limit,
+    maxAttempts,
+    candidatesWhen: db`exists (select 1 from fence)`,
+    stampWhen: db`true`,
+  });
   // The release also requires that no enqueue committed after this statement's snapshot (the
   // locked row's enqueue_mark is the newest, `seen` the snapshot's): such a batch is invisible to
   // `cand`, and its job may already have finished because it found the session held.
@@ -114,40 +93,13 @@ function claimStatement(db: Tx, ctx: PgContext, input: ClaimInput, limit: number
       select enqueue_mark from session_leases where session_id = ${input.sessionId} and ${fenceMatches(ctx, input.fence)} for update
     ), seen as (
       select enqueue_mark from session_leases where session_id = ${input.sessionId}
-    ), ${exhausted} cand as (
-      select batch_id, delivery_policy, slot_policy, merge_key, is_command, row_number() over (order by enqueue_seq) as rn
-      from queued_batches
-      where session_id = ${input.sessionId} and available_at_ms <= ${now}
-        and (claim_token is null or claim_expires_at_ms <= ${now} ${own(db``)}) ${fresh}
-        and exists (select 1 from fence)
-      order by enqueue_seq
-      limit ${limit}
-    ), head as (
-      select * from cand where rn = 1
-    ), stop as (
-      select coalesce(min(c.rn), ${limit}::bigint + 1) as rn
-      from cand c cross join head h
-      where c.rn > 1 and not (h.slot_policy = 'join' and h.merge_key is not null and not c.is_command
-        and c.slot_policy = 'join' and c.delivery_policy = h.delivery_policy and c.merge_key is not distinct from h.merge_key)
-    ), grp as (
-      select c.batch_id, c.rn from cand c, head h, stop s where c.rn < s.rn and ${gate}
-    ), picked as (
-      select * from grp where ${exact}
-    ), stamped as (
-      update queued_batches q set claim_id = ${newClaimId()}, claim_token = ${newSecretToken()},
-        claim_owner = ${JSON.stringify(input.owner)}::text::jsonb, claimed_at_ms = ${now},
-        claim_expires_at_ms = ${now} + ${input.ttlMs}::bigint, claim_count = q.claim_count + 1
-      from picked p
-      where q.batch_id = p.batch_id and q.session_id = ${input.sessionId} and q.available_at_ms <= ${now}
-        and (q.claim_token is null or q.claim_expires_at_ms <= ${now} ${own(db`q.`)})
-      returning q.*, p.rn
-    ), ${release} checked as (
+    ), ${exhausted} ${steps.select}, ${steps.stamp}, ${release} checked as (
       select exists (select 1 from fence) as fence_ok, ${released} as released,
         (select enqueue_mark from fence) is distinct from (select enqueue_mark from seen) as stale,
-        case when (select count(*) from stamped) <> (select count(*) from picked) then ${refuse(db, 'claim_race')} end as refused
+        case when (select count(*) from taken) <> (select count(*) from picked) then ${refuse(db, 'claim_race')} end as refused
     )
     select k.fence_ok, k.released, k.stale, k.refused, s.*
-    from checked k left join stamped s on true
+    from checked k left join taken s on true
     order by s.rn`;
 }
 
@@ -187,20 +139,25 @@ async function claimRun(ctx: PgContext, input: ClaimInput, limit: number, maxAtt
   if (!first.fence_ok) {
     throw new SessionLeaseExpiredError(`the lease of ${input.sessionId} is not live under this fence`, { sessionId: input.sessionId });
   }
-  const stamped = result.filter((r) => r.batch_id !== null);
-  if (stamped.length === 0) return { claim: null, leaseReleased: first.released };
-  const head = stamped[0]!;
-  const claim: QueuedWorkClaim = {
-    sessionId: input.sessionId,
+  const claim = claimFromRows(input.sessionId, input.owner, result);
+  return claim ? { claim, leaseReleased: false } : { claim: null, leaseReleased: first.released };
+}
+
+/** The claim the stamped rows (those with a batch id, in position order) make; null when there are none. */
+export function claimFromRows(sessionId: string, owner: LeaseOwner, rows: BatchRow[]): QueuedWorkClaim | null {
+  const stamped = rows.filter((r) => r.batch_id !== null);
+  const head = stamped[0];
+  if (!head) return null;
+  return {
+    sessionId,
     claimId: head.claim_id!,
-    owner: input.owner,
+    owner,
     claimToken: head.claim_token!,
     fencingToken: head.claim_count,
     claimedAtMs: head.claimed_at_ms!,
     expiresAtMs: head.claim_expires_at_ms!,
     batches: stamped.map((row) => claimedBatchFromRow(row)),
   };
-  return { claim, leaseReleased: false };
 }
 
 /** claimReady: the ready group at the boundary; null when `maxBatches <= 0` or nothing qualifies. */

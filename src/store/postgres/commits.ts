@@ -27,7 +27,7 @@ import { batchEnqueue, sourceKeysRemember } from './queue.js';
 import { commitPolicyRow } from './task-sessions.js';
 import { draftRefusal, refusalError, type PolicySnapshot } from '../policy-refusals.js';
 
-interface CommitCheckRow {
+export interface CommitCheckRow {
   stamp_hash: string | null;
   stamp_head: number | null;
   stamp_ref: string | null;
@@ -43,7 +43,7 @@ interface CommitCheckRow {
 }
 
 /** Step 1: everything the commit names must be its own session. */
-function commitCheckBinding(commit: RuntimeCommit, outbox: NormalizedDraft[]): void {
+export function commitCheckBinding(commit: RuntimeCommit, outbox: NormalizedDraft[]): void {
   const sessionId = commit.sessionId;
   const mismatch = (what: string, other: string) =>
     new SessionBindingMismatchError(`${what} names session ${other}, but the commit is for ${sessionId}`, { sessionId, other });
@@ -121,7 +121,7 @@ function nodesWrite(tx: Tx, sessionId: string, commit: RuntimeCommit): Fragment 
  * stamps attachments, records the stamp (without an outbox) and releases the lease. Rows
  * touched: those of this session only. Returns one CommitCheckRow.
  */
-function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeStamp: boolean): Fragment {
+export function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeStamp: boolean, then?: CommitThen): Fragment {
   const s = commit.sessionId;
   const now = ctx.clock.now();
   const want = new Map<string, { batchId: string; claimId: string; claimToken: string }>();
@@ -140,7 +140,7 @@ function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeSta
       select hash, head_revision, checkpoint_ref, enqueued_batches from turn_stamps
       where session_id = ${s} and turn_id = ${stamp?.turnId ?? null}::text
     ), fence as (
-      select 1 from session_leases where session_id = ${s} and ${fence} for update
+      select enqueue_mark from session_leases where session_id = ${s} and ${fence} for update
     ), policy as (${commitPolicyRow(tx, ctx, s)}
     ), want as (
       select x->>'batchId' as batch_id, x->>'claimId' as claim_id, x->>'claimToken' as claim_token
@@ -196,14 +196,25 @@ function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeSta
       insert into turn_stamps (session_id, turn_id, hash, head_revision, checkpoint_ref, enqueued_batches, committed_at_ms)
       select ${s}::text, ${stamp?.turnId ?? null}::text, ${stamp?.hash ?? null}::text, head_revision, checkpoint_ref, '[]'::jsonb, ${now}
       from head_w where ${writeStamp}::boolean
-    ), checked as (
+    ), ${then ? tx`${then.steps},` : tx``} checked as (
       select case when exists (select 1 from head_w) and (select count(*) from gone) <> ${want.size}
         then ${refuse(tx, 'commit_race')} end as refused
     )
     select chk.stamp_hash, (select head_revision from stamp) as stamp_head, (select checkpoint_ref from stamp) as stamp_ref,
       (select enqueued_batches from stamp) as stamp_batches, chk.fence_ok, chk.policy, chk.head, chk.owned_count, ok.ok,
-      (select head_revision from head_w) as new_head, (select checkpoint_ref from head_w) as new_ref, checked.refused
-    from chk, ok, checked`;
+      (select head_revision from head_w) as new_head, (select checkpoint_ref from head_w) as new_ref, checked.refused ${then ? then.columns : tx``}
+    from chk, ok, checked ${then ? then.from : tx``}`;
+}
+
+/**
+ * What a statement adds after the commit's writes (commit-claim.ts): CTEs that may read `fence`
+ * (the locked lease row's enqueue_mark), `want` (the completed batches) and `head_w` (non-empty
+ * when the commit wrote), output columns (starting with a comma), and a from-clause tail.
+ */
+export interface CommitThen {
+  steps: Fragment;
+  columns: Fragment;
+  from: Fragment;
 }
 
 /**
@@ -211,7 +222,7 @@ function commitStatement(tx: Tx, ctx: PgContext, commit: RuntimeCommit, writeSta
  * replay; throws the typed error of the first failed check. The statement wrote nothing unless
  * every check passed (`ok` and a new head).
  */
-function commitVerdict(ctx: PgContext, commit: RuntimeCommit, outbox: NormalizedDraft[], check: CommitCheckRow): RuntimeCommitResult | null {
+export function commitVerdict(ctx: PgContext, commit: RuntimeCommit, outbox: NormalizedDraft[], check: CommitCheckRow): RuntimeCommitResult | null {
   const sessionId = commit.sessionId;
   const stamp = commit.turnStamp;
   if (check.stamp_hash !== null) {
@@ -240,7 +251,7 @@ function commitVerdict(ctx: PgContext, commit: RuntimeCommit, outbox: Normalized
  * fails, the stamp is read again; if it is there now, the verdict is the stamp's (replay or
  * conflict), else the original failure stands.
  */
-async function stampLandedMeanwhile(
+export async function stampLandedMeanwhile(
   ctx: PgContext,
   commit: RuntimeCommit,
   outbox: NormalizedDraft[],
@@ -258,7 +269,7 @@ async function stampLandedMeanwhile(
   return commitVerdict(ctx, commit, outbox, { ...check, ...rows[0]! })!;
 }
 
-function claimsGone(sessionId: string): QueuedWorkClaimExpiredError {
+export function claimsGone(sessionId: string): QueuedWorkClaimExpiredError {
   return new QueuedWorkClaimExpiredError(`a completed claim of ${sessionId} no longer owns its batches`, { sessionId });
 }
 

@@ -2,6 +2,8 @@
  * The Postgres store: the product implementation of RuntimeStore (spec/02-store-contract.md).
  * Each segment lives in its own file; this one wires them to one pool, one clock and the limits.
  */
+import { leaseAcquireAndClaimNext } from './lease-first.js';
+import { sessionCommitAndClaimNext } from './commit-claim.js';
 import { createSqlClient } from '../../../db/client.js';
 import type { Limits, RuntimeStore } from '../contract.js';
 import { assertNonNegativeInteger, resolveLimits } from '../validate.js';
@@ -83,6 +85,7 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
     durability: 'durable',
     leases: {
       tryClaim: (sessionId, owner, ttlMs) => leaseTryClaim(ctx, sessionId, owner, ttlMs),
+      acquireAndClaimNext: (req) => leaseAcquireAndClaimNext(ctx, req),
       reclaim: (sessionId, owner, observedHolder, ttlMs) => leaseReclaim(ctx, sessionId, owner, observedHolder, ttlMs),
       renew: (fence, ttlMs) => leaseRenew(ctx, fence, ttlMs),
       renewHeld: (req) => leasesRenewHeld(ctx, req),
@@ -112,6 +115,7 @@ export function createPostgresStore(options: PostgresStoreOptions): RuntimeStore
     },
     sessions: {
       commit: (commit) => sessionCommit(ctx, commit),
+      commitAndClaimNext: (commit, next) => sessionCommitAndClaimNext(ctx, commit, next),
       load: (sessionId, scope) => sessionLoad(ctx, sessionId, scope),
       loadNode: (sessionId, nodeId) => sessionLoadNode(ctx, sessionId, nodeId),
       saveMeta: (meta) => sessionSaveMeta(ctx, meta),

@@ -37,7 +37,7 @@ export function leaseFromRow(row: LeaseRow): SessionLease {
   };
 }
 
-function livenessParam(owner: LeaseOwner): string | null {
+export function livenessParam(owner: LeaseOwner): string | null {
   return owner.liveness === undefined ? null : JSON.stringify(owner.liveness);
 }
 
@@ -120,7 +120,7 @@ async function leaseUpsert(db: Db, ctx: PgContext, sessionId: string, owner: Lea
  * Used inside a statement whose CTEs `prev` (the lease row before) and `up` (after) exist. Claim
  * counters stay, so re-claims fence higher.
  */
-function claimsOfPreviousHolderDrop(db: Db, sessionId: string): Fragment {
+export function claimsOfPreviousHolderDrop(db: Db, sessionId: string): Fragment {
   return db`update queued_batches b set claim_id = null, claim_token = null, claim_owner = null, claimed_at_ms = null,
       claim_expires_at_ms = null, attempts = b.attempts + (case when b.alone_claim_id = b.claim_id then 1 else 0 end),
       alone_claim_id = null, last_error = ${INTERRUPTED_TURN}
@@ -134,7 +134,7 @@ function claimsOfPreviousHolderDrop(db: Db, sessionId: string): Fragment {
 /**
  * Reads the lease row with a live flag. Rows touched: none. Null when the session was never leased.
  */
-async function leaseRead(db: Db, ctx: PgContext, sessionId: string, lock = false): Promise<(LeaseRow & { live: boolean }) | null> {
+export async function leaseRead(db: Db, ctx: PgContext, sessionId: string, lock = false): Promise<(LeaseRow & { live: boolean }) | null> {
   const rows = lock
     ? await db<(LeaseRow & { live: boolean })[]>`
         select *, (lease_token is not null and expires_at_ms > ${ctx.clock.now()}) as live

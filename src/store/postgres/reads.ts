@@ -5,11 +5,10 @@
 import { InvalidInputError, describeValue } from '../../errors.js';
 import type { AgentFrame, Checkpoint, PersistedSessionRead, SessionMeta, SessionNode, SessionReadScope, TokenLedgerEntry } from '../contract.js';
 import { assertId, assertSessionId, assertSessionMeta } from '../validate.js';
-import type { PgContext } from './context.js';
+import type { Db, Fragment, PgContext } from './context.js';
 import { runStatement } from './errors.js';
 
-
-interface LoadRow {
+export interface LoadRow {
   head_revision: number;
   leaf_node_id: string | null;
   current_agent_frame_id: string | null;
@@ -41,7 +40,12 @@ function bytesFromBase64(value: string): Uint8Array {
 export async function sessionLoad(ctx: PgContext, sessionId: string, scope: SessionReadScope): Promise<PersistedSessionRead | null> {
   assertSessionId(sessionId);
   assertScope(scope);
-  const sql = ctx.sql;
+  const rows = await runStatement(() => sessionLoadQuery(ctx.sql, sessionId, scope) as unknown as Promise<LoadRow[]>);
+  return rows[0] ? sessionFromLoadRow(sessionId, scope, rows[0]) : null;
+}
+
+/** The load's select (no row for a session never committed); also a part of the drain's first statement (lease-first.ts). */
+export function sessionLoadQuery(sql: Db, sessionId: string, scope: SessionReadScope): Fragment {
   const explicitLeaf = scope.kind === 'active_path' ? (scope.leafNodeId ?? null) : null;
   const nodes =
     scope.kind === 'full_graph'
@@ -56,8 +60,7 @@ export async function sessionLoad(ctx: PgContext, sessionId: string, scope: Sess
           ) cycle node_id set is_cycle using visited
           select coalesce(jsonb_agg(jsonb_build_object('node', path.node, 'tombstoned', path.tombstoned) order by path.depth desc), '[]'::jsonb)
           from path where not path.is_cycle)`;
-  const rows = await runStatement(
-    () => sql<LoadRow[]>`
+  return sql`
       select s.head_revision, s.leaf_node_id, s.current_agent_frame_id, c.checkpoint, encode(c.execution_state, 'base64') as execution_state,
         (select coalesce(jsonb_agg(jsonb_build_object('frame', f.frame, 'snapshot', encode(f.execution_state_snapshot, 'base64')) order by f.position), '[]'::jsonb)
           from agent_frames f where f.session_id = s.session_id and f.revision = s.head_revision) as frames,
@@ -67,10 +70,11 @@ export async function sessionLoad(ctx: PgContext, sessionId: string, scope: Sess
           from usage_ledger u where u.session_id = s.session_id) as usage,
         ${nodes} as nodes
       from sessions s left join checkpoints c on c.session_id = s.session_id and c.revision = s.head_revision
-      where s.session_id = ${sessionId}`,
-  );
-  const row = rows[0];
-  if (!row) return null;
+      where s.session_id = ${sessionId}`;
+}
+
+/** The session as the load's row describes it. */
+export function sessionFromLoadRow(sessionId: string, scope: SessionReadScope, row: LoadRow): PersistedSessionRead {
   let checkpoint: Checkpoint | null = null;
   if (row.checkpoint) {
     checkpoint = { ...(row.checkpoint as unknown as Checkpoint) };
@@ -81,6 +85,7 @@ export async function sessionLoad(ctx: PgContext, sessionId: string, scope: Sess
     if (snapshot !== null) restored.executionStateSnapshot = bytesFromBase64(snapshot);
     return restored;
   });
+  const explicitLeaf = scope.kind === 'active_path' ? (scope.leafNodeId ?? null) : null;
   const leafNodeId = scope.kind === 'full_graph' ? row.leaf_node_id : (explicitLeaf ?? row.leaf_node_id);
   return {
     sessionId,
