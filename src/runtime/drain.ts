@@ -43,7 +43,8 @@ export interface DrainReport {
  * Runs the drain and always ends with the lease released (a no-op if it was lost or taken over).
  * Each turn starts with one claimNext (the head command, else the ready group); the claim that
  * finds nothing releases the lease in the same statement, so an idle session costs one round trip
- * to leave. The session is loaded alongside the first claim.
+ * to leave. The session is loaded alongside the first claim. Each claimed turn runs as one Turn
+ * (src/runtime/turn-state.ts), whose claims the drain's heartbeat renews with the lease.
  */
 export async function drainSession(options: DrainOptions): Promise<DrainReport> {
   const { lease, ...rest } = options;
@@ -75,8 +76,9 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
     // by the Postgres connection-loss test once the renewal became one call per process).
     loading.catch(() => {});
     let session: PersistedSessionRead | null = null;
-    // The next turn's claim when the last commit took it in the same statement (TurnRun.claimed).
-    let claimedByCommit: ClaimNextResult | undefined;
+    // The next turn's claim when a statement that did more already took it: the last turn's commit
+    // (TurnRun.claimed). When set, the loop uses it instead of sending claimNextTurn.
+    let claimedAhead: ClaimNextResult | undefined;
     for (;;) {
       if (leaseLost.signal.aborted || settings.shutdown.aborted) {
         report.exit = leaseLost.signal.aborted ? 'lost' : 'stopped';
@@ -91,9 +93,9 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
         break;
       }
       let claimed: ClaimNextResult;
-      if (claimedByCommit) {
-        claimed = claimedByCommit;
-        claimedByCommit = undefined;
+      if (claimedAhead) {
+        claimed = claimedAhead;
+        claimedAhead = undefined;
       } else {
         const next = await claimNextTurn(settings, heartbeat, loading, ticket);
         claimed = next.claimed;
@@ -118,7 +120,7 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
       session = run.next;
       // A commit that claimed the next turn too (TurnRun.claimed) may have released the lease with it.
       if (run.claimed) {
-        claimedByCommit = run.claimed;
+        claimedAhead = run.claimed;
         released = run.claimed.leaseReleased;
       }
       for (const batchId of completed ?? []) report.completedBatchIds.add(batchId);
