@@ -3,52 +3,21 @@
  * turn commit, then release the lease. Session commands at the head go first; a turn whose
  * handler throws counts a failed attempt on its batches (dead-lettered at `maxAttempts`).
  */
-import type { Logger } from 'pino';
-import type { AttachmentStore, ClaimNextResult, LeaseOwner, PersistedSessionRead, RuntimeStore, SessionLease } from '../store/contract.js';
-import type { UseToolsOptions } from '../store/policy-types.js';
+import type { ClaimNextResult, PersistedSessionRead, SessionLease } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
-import { Heartbeat, type Renewer } from './heartbeat.js';
-import type { TurnHandler } from './turn.js';
-import type { RuntimeEvents } from './events.js';
-import type { GateExit, TurnGate } from './isolation.js';
+import type { DrainSettings } from './drain-settings.js';
+import { Heartbeat } from './heartbeat.js';
+import type { GateExit } from './isolation.js';
+import { Turn, type TurnRun } from './turn-state.js';
 import { runTurn } from './turn-run.js';
-import { runCommand, type TurnRun } from './turn-end.js';
+import { runCommand } from './turn-end.js';
 
-export interface DrainOptions {
-  store: RuntimeStore;
-  handler: TurnHandler;
-  owner: LeaseOwner;
+/** What the worker starts a drain with: its settings and the lease it just took. */
+export interface DrainOptions extends DrainSettings {
   lease: SessionLease;
-  leaseTtlMs: number;
-  maxTurnsPerLease: number;
-  maxBatchesPerTurn: number;
-  maxAttempts: number;
-  /** Runs suspect turns alone in this process (src/runtime/isolation.ts); absent: no turn waits for another. */
-  isolation?: TurnGate;
-  /**
-   * Runs turns in sandbox processes (src/runtime/sandbox/pool.ts): suspect turns only, or all of
-   * them. A sandboxed turn that ends its process fails alone; it runs alone in the gate only when
-   * its worker's death interrupted it last.
-   */
-  sandbox?: { handler: TurnHandler; turns: 'suspects' | 'all' };
-  attachments: AttachmentStore;
-  /** Fires when the worker shuts down: turns are told through `turn.signal`. */
-  shutdown: AbortSignal;
-  /** Fires after the shutdown grace period: unfinished turns are abandoned. */
-  hardStop: AbortSignal;
-  /** Session policy hook for `turn.tools.use`: the worker's agent id and the tools' declared sensitivity come along. */
-  useTools(sessionId: string, names: string[], options: UseToolsOptions): Promise<void>;
-  /** The agent this worker runs (WorkerOptions.agentId), stated with every tool call. */
-  agentId?: string;
-  events: RuntimeEvents;
-  log: Logger;
-  /** The process's heartbeat (one renewal statement per interval for all its sessions); absent, the drain renews alone. */
-  renewer?: Renewer;
-  /** Called just before each claimNext is sent (the worker tracks which jobs arrived after the last one). */
-  onClaim?(): void;
 }
 
-export type TurnOutcome = 'committed' | 'failed' | 'lost' | 'stopped';
+export type { TurnOutcome } from './turn-state.js';
 
 /**
  * Why a drain ended. Only `empty` means the drain's last claim found no ready work and released the
@@ -74,19 +43,25 @@ export interface DrainReport {
  * Runs the drain and always ends with the lease released (a no-op if it was lost or taken over).
  * Each turn starts with one claimNext (the head command, else the ready group); the claim that
  * finds nothing releases the lease in the same statement, so an idle session costs one round trip
- * to leave. The session is loaded alongside the first claim.
+ * to leave. The session is loaded alongside the first claim. Each claimed turn runs as one Turn
+ * (src/runtime/turn-state.ts), whose claims the drain's heartbeat renews with the lease.
  */
 export async function drainSession(options: DrainOptions): Promise<DrainReport> {
-  const { store, lease } = options;
+  const { lease, ...rest } = options;
+  const settings: DrainSettings = Object.freeze(rest);
+  const { store } = settings;
   const sessionId = lease.sessionId;
   const leaseLost = new AbortController();
+  // The turn in flight, whose claims the heartbeat renews with the lease; null between turns.
+  let turn: Turn | null = null;
   const heartbeat = new Heartbeat({
     store,
     lease,
-    ttlMs: options.leaseTtlMs,
-    ...(options.renewer ? { renewer: options.renewer } : {}),
+    ttlMs: settings.leaseTtlMs,
+    ...(settings.renewer ? { renewer: settings.renewer } : {}),
+    claims: () => turn?.heldClaimList() ?? null,
     onLost: (err) => {
-      options.log.warn({ err, sessionId }, 'lease or claim renewal failed; stopping this session');
+      settings.log.warn({ err, sessionId }, 'lease or claim renewal failed; stopping this session');
       leaseLost.abort('lease_lost');
     },
   });
@@ -101,42 +76,31 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
     // by the Postgres connection-loss test once the renewal became one call per process).
     loading.catch(() => {});
     let session: PersistedSessionRead | null = null;
+    // The next turn's claim when a statement that did more already took it: the last turn's commit
+    // (TurnRun.claimed). When set, the loop uses it instead of sending claimNextTurn.
+    let claimedAhead: ClaimNextResult | undefined;
     for (;;) {
-      if (leaseLost.signal.aborted || options.shutdown.aborted) {
+      if (leaseLost.signal.aborted || settings.shutdown.aborted) {
         report.exit = leaseLost.signal.aborted ? 'lost' : 'stopped';
         break;
       }
-      if (report.turns >= options.maxTurnsPerLease) break;
+      if (report.turns >= settings.maxTurnsPerLease) break;
       // A shared place in the turn gate before the claim: no claim is taken while a suspect runs
       // (its crash would charge it), and the place goes to the claimed turn (src/runtime/isolation.ts).
-      const ticket = await enterShared(options, leaseLost.signal);
+      const ticket = await enterShared(settings, leaseLost.signal);
       if (ticket === null) {
         report.exit = leaseLost.signal.aborted ? 'lost' : 'stopped';
         break;
       }
-      // Renewals wait while a claim may release the lease: a renewal after it would read as a lost lease.
-      await heartbeat.pause();
       let claimed: ClaimNextResult;
-      try {
-        options.onClaim?.();
-        // maxAttempts also retires batches whose turns kept dying with their worker (counted at takeover).
-        const claiming = store.queue.claimNext({
-          sessionId,
-          fence: leaseFence(heartbeat.currentLease()),
-          owner: options.owner,
-          ttlMs: options.leaseTtlMs,
-          maxBatches: options.maxBatchesPerTurn,
-          maxAttempts: options.maxAttempts,
-          releaseLeaseWhenEmpty: true,
-        });
-        if (loading) [session, claimed] = await Promise.all([loading, claiming]);
-        else claimed = await claiming;
+      if (claimedAhead) {
+        claimed = claimedAhead;
+        claimedAhead = undefined;
+      } else {
+        const next = await claimNextTurn(settings, heartbeat, loading, ticket);
+        claimed = next.claimed;
+        if (loading) session = next.session;
         loading = null;
-      } catch (err) {
-        ticket?.();
-        throw err;
-      } finally {
-        heartbeat.resume();
       }
       released = claimed.leaseReleased;
       const claim = claimed.claim;
@@ -149,9 +113,16 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
         break;
       }
       report.turns++;
-      const run: TurnRun = await (isCommand ? runCommand(options, heartbeat, session, claim) : runTurn(options, heartbeat, leaseLost.signal, session, claim, ticket));
+      turn = new Turn(settings, heartbeat, leaseLost.signal, claim);
+      const run: TurnRun = await (isCommand ? runCommand(turn, session) : runTurn(turn, session, ticket));
+      turn = null;
       const { outcome, completed } = run;
       session = run.next;
+      // A commit that claimed the next turn too (TurnRun.claimed) may have released the lease with it.
+      if (run.claimed) {
+        claimedAhead = run.claimed;
+        released = run.claimed.leaseReleased;
+      }
       for (const batchId of completed ?? []) report.completedBatchIds.add(batchId);
       if (outcome === 'committed') report.committed++;
       else if (outcome === 'failed') report.failed++;
@@ -170,20 +141,57 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
   } finally {
     await heartbeat.stop();
     if (!released) {
-      await store.leases.release(leaseFence(heartbeat.currentLease())).catch((err) => options.log.warn({ err, sessionId }, 'lease release failed; it will expire'));
+      await store.leases.release(leaseFence(heartbeat.currentLease())).catch((err) => settings.log.warn({ err, sessionId }, 'lease release failed; it will expire'));
     }
   }
   return report;
 }
 
 /**
+ * The drain's one claimNext: the next turn's claim (the head command, else the ready group),
+ * releasing the lease in the same statement when there is none. The first one also awaits the
+ * session load started beside it (`loading`; null after the first). Renewals wait while it runs:
+ * a renewal after it released the lease would read as a lost lease. A claim that throws gives the
+ * gate ticket back.
+ */
+async function claimNextTurn(
+  settings: DrainSettings,
+  heartbeat: Heartbeat,
+  loading: Promise<PersistedSessionRead | null> | null,
+  ticket: GateExit | undefined,
+): Promise<{ claimed: ClaimNextResult; session: PersistedSessionRead | null }> {
+  await heartbeat.pause();
+  try {
+    settings.onClaim?.();
+    // maxAttempts also retires batches whose turns kept dying with their worker (counted at takeover).
+    const claiming = settings.store.queue.claimNext({
+      sessionId: heartbeat.currentLease().sessionId,
+      fence: leaseFence(heartbeat.currentLease()),
+      owner: settings.owner,
+      ttlMs: settings.leaseTtlMs,
+      maxBatches: settings.maxBatchesPerTurn,
+      maxAttempts: settings.maxAttempts,
+      releaseLeaseWhenEmpty: true,
+    });
+    if (!loading) return { claimed: await claiming, session: null };
+    const [session, claimed] = await Promise.all([loading, claiming]);
+    return { claimed, session };
+  } catch (err) {
+    ticket?.();
+    throw err;
+  } finally {
+    heartbeat.resume();
+  }
+}
+
+/**
  * A shared place in the turn gate, waiting while a suspect runs or waits; undefined without a
  * gate, null when the lease was lost or the worker shuts down while waiting.
  */
-async function enterShared(options: DrainOptions, leaseLost: AbortSignal): Promise<GateExit | undefined | null> {
-  if (!options.isolation) return undefined;
+async function enterShared(settings: DrainSettings, leaseLost: AbortSignal): Promise<GateExit | undefined | null> {
+  if (!settings.isolation) return undefined;
   try {
-    return await options.isolation.enter('shared', AbortSignal.any([leaseLost, options.shutdown]));
+    return await settings.isolation.enter('shared', AbortSignal.any([leaseLost, settings.shutdown]));
   } catch {
     return null;
   }

@@ -11,6 +11,7 @@
 import { QueuedWorkClaimExpiredError, SessionLeaseExpiredError } from '../errors.js';
 import type { QueuedWorkClaim, RuntimeStore, SessionLease } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
+import type { ClaimList } from './claim-list.js';
 
 export interface RenewerOptions {
   store: RuntimeStore;
@@ -79,14 +80,21 @@ export interface HeartbeatOptions {
   ttlMs: number;
   /** The process's renewer; absent, the heartbeat gets one of its own. */
   renewer?: Renewer;
+  /**
+   * Asked at each renewal for the claims to renew with the lease: those of the turn in flight
+   * (src/runtime/turn-state.ts), renewed in place; null between turns.
+   */
+  claims(): ClaimList | null;
   /** Called once, with the error, when a renewal fails. */
   onLost(err: unknown): void;
 }
 
-/** One drain's lease and its turn's claims, renewed by the process's Renewer while started. */
+/**
+ * Keeps one drain's lease and its turn's claims alive through the process's Renewer while
+ * started. It keeps the renewed lease; the claims stay the turn's, asked for at each renewal.
+ */
 export class Heartbeat {
   private lease: SessionLease;
-  private claims = new Map<string, QueuedWorkClaim>();
   private readonly renewer: Renewer;
   private lost = false;
   private paused = false;
@@ -113,17 +121,9 @@ export class Heartbeat {
     return this.lease;
   }
 
-  /** The latest version of each claim the turn holds. */
+  /** The claims to renew with the lease: the latest version of each claim the turn in flight holds. */
   currentClaims(): QueuedWorkClaim[] {
-    return [...this.claims.values()];
-  }
-
-  addClaim(claim: QueuedWorkClaim): void {
-    this.claims.set(claim.claimId, claim);
-  }
-
-  clearClaims(): void {
-    this.claims.clear();
+    return this.options.claims()?.list() ?? [];
   }
 
   /**
@@ -149,12 +149,13 @@ export class Heartbeat {
     if (this.lost) return;
     if (!lease) return this.fail(new SessionLeaseExpiredError(`the lease of ${this.lease.sessionId} is not live under this fence`, { sessionId: this.lease.sessionId }));
     this.lease = lease;
+    const held = this.options.claims();
     for (const [i, claim] of claims.entries()) {
       const id = sent[i]!.claimId;
       // A claim completed or dropped while it was being renewed stays dropped.
-      if (!this.claims.has(id)) continue;
+      if (!held?.holds(id)) continue;
       if (!claim) return this.fail(new QueuedWorkClaimExpiredError(`claim ${id} no longer owns its batches`, { claimId: id }));
-      this.claims.set(id, claim);
+      held.replaceIfHeld(claim);
     }
   }
 

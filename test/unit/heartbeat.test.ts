@@ -7,6 +7,7 @@ import type { RenewHeldRequest, RuntimeStore, SessionLease } from '../../src/sto
 import { createInMemoryStore } from '../../src/store/memory/index.js';
 import { leaseFence, turnInputDraft } from '../../src/store/drafts.js';
 import { Heartbeat, Renewer } from '../../src/runtime/heartbeat.js';
+import { ClaimList } from '../../src/runtime/claim-list.js';
 
 const TTL = 300;
 
@@ -50,8 +51,9 @@ describe('process heartbeat', () => {
     for (let i = 0; i < 20; i++) {
       const { lease, claim } = await holding(rec.store, `s${i}`);
       started.push(lease);
-      const beat = new Heartbeat({ store: rec.store, lease, ttlMs: TTL, renewer, onLost: () => lost.push(lease.sessionId) });
-      beat.addClaim(claim);
+      const claims = new ClaimList();
+      claims.add(claim);
+      const beat = new Heartbeat({ store: rec.store, lease, ttlMs: TTL, renewer, claims: () => claims, onLost: () => lost.push(lease.sessionId) });
       beat.start();
       beats.push(beat);
     }
@@ -73,8 +75,9 @@ describe('process heartbeat', () => {
     const lost: string[] = [];
     const make = async (sessionId: string) => {
       const { lease, claim } = await holding(rec.store, sessionId);
-      const beat = new Heartbeat({ store: rec.store, lease, ttlMs: TTL, renewer, onLost: () => lost.push(sessionId) });
-      beat.addClaim(claim);
+      const claims = new ClaimList();
+      claims.add(claim);
+      const beat = new Heartbeat({ store: rec.store, lease, ttlMs: TTL, renewer, claims: () => claims, onLost: () => lost.push(sessionId) });
       return beat;
     };
     const [keep, drop, paused] = [await make('keep'), await make('drop'), await make('paused')];
