@@ -4,6 +4,8 @@
  */
 import type {
   Checkpoint,
+  CommitAndClaimNextResult,
+  CommitNextClaim,
   LeaseFence,
   PersistedSessionRead,
   QueuedWorkClaim,
@@ -113,12 +115,15 @@ export function buildCommandCommit(
 /**
  * Commits, retrying only when the outcome is unknown or the store was briefly unreachable: the
  * stamp makes a retry return the original result instead of committing twice. Three retries
- * over ~1.5 s cover a Postgres failover blip; longer outages let the lease lapse.
+ * over ~1.5 s cover a Postgres failover blip; longer outages let the lease lapse. With `next`,
+ * the commit takes the next claim in the same statement (sessions.commitAndClaimNext); a retry
+ * that replays the stamp answers `next: null`, and the caller claims itself.
  */
-export async function commitWithRetry(store: RuntimeStore, commit: RuntimeCommit, retries = 3): Promise<RuntimeCommitResult> {
+export async function commitWithRetry(store: RuntimeStore, commit: RuntimeCommit, next?: CommitNextClaim, retries = 3): Promise<CommitAndClaimNextResult> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await store.sessions.commit(commit);
+      if (next) return await store.sessions.commitAndClaimNext(commit, next);
+      return { result: await store.sessions.commit(commit), next: null };
     } catch (err) {
       const retryable = err instanceof CommitOutcomeUnknownError || err instanceof StoreUnavailableError;
       if (!retryable || attempt >= retries) throw err;

@@ -15,6 +15,17 @@ import { runCommand } from './turn-end.js';
 /** What the worker starts a drain with: its settings and the lease it just took. */
 export interface DrainOptions extends DrainSettings {
   lease: SessionLease;
+  /**
+   * The first turn's claim and the session, when the lease came with them (leases.acquireAndClaimNext),
+   * with the gate place taken for that claim; absent, the drain claims and loads itself.
+   */
+  opening?: DrainOpening;
+}
+
+export interface DrainOpening {
+  claimed: ClaimNextResult;
+  session: PersistedSessionRead | null;
+  ticket: GateExit | undefined;
 }
 
 export type { TurnOutcome } from './turn-state.js';
@@ -47,7 +58,7 @@ export interface DrainReport {
  * (src/runtime/turn-state.ts), whose claims the drain's heartbeat renews with the lease.
  */
 export async function drainSession(options: DrainOptions): Promise<DrainReport> {
-  const { lease, ...rest } = options;
+  const { lease, opening, ...rest } = options;
   const settings: DrainSettings = Object.freeze(rest);
   const { store } = settings;
   const sessionId = lease.sessionId;
@@ -68,35 +79,38 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
   heartbeat.start();
   const report: DrainReport = { exit: 'limit', turns: 0, committed: 0, failed: 0, lost: false, completedBatchIds: new Set() };
   let released = false;
+  // The next turn's claim and gate place when a statement that did more already took them.
+  let ahead: Omit<DrainOpening, 'session'> | undefined = opening;
   try {
-    let loading: Promise<PersistedSessionRead | null> | null = store.sessions.load(sessionId, { kind: 'active_path' });
-    // Awaited only beside the first claim, after the gate and the heartbeat's pause (which waits for
-    // the process's renewal in flight): a load that fails meanwhile, or is never awaited because the
-    // drain stops first, must not surface as an unhandled rejection, which ends the process (found
-    // by the Postgres connection-loss test once the renewal became one call per process).
-    loading.catch(() => {});
-    let session: PersistedSessionRead | null = null;
-    // The next turn's claim when a statement that did more already took it: the last turn's commit
-    // (TurnRun.claimed). When set, the loop uses it instead of sending claimNextTurn.
-    let claimedAhead: ClaimNextResult | undefined;
+    // The first claim and the session came with the lease (`opening`), or are read here: the load
+    // is awaited only beside the first claim, after the gate and the heartbeat's pause (which waits
+    // for the process's renewal in flight): a load that fails meanwhile, or is never awaited because
+    // the drain stops first, must not surface as an unhandled rejection, which ends the process
+    // (found by the Postgres connection-loss test once the renewal became one call per process).
+    let loading: Promise<PersistedSessionRead | null> | null = opening ? null : store.sessions.load(sessionId, { kind: 'active_path' });
+    loading?.catch(() => {});
+    let session: PersistedSessionRead | null = opening?.session ?? null;
     for (;;) {
       if (leaseLost.signal.aborted || settings.shutdown.aborted) {
         report.exit = leaseLost.signal.aborted ? 'lost' : 'stopped';
         break;
       }
       if (report.turns >= settings.maxTurnsPerLease) break;
-      // A shared place in the turn gate before the claim: no claim is taken while a suspect runs
-      // (its crash would charge it), and the place goes to the claimed turn (src/runtime/isolation.ts).
-      const ticket = await enterShared(settings, leaseLost.signal);
-      if (ticket === null) {
-        report.exit = leaseLost.signal.aborted ? 'lost' : 'stopped';
-        break;
-      }
+      let ticket: GateExit | undefined;
       let claimed: ClaimNextResult;
-      if (claimedAhead) {
-        claimed = claimedAhead;
-        claimedAhead = undefined;
+      if (ahead) {
+        // Taken by the statement before (the lease's, or the last commit's), with its gate place.
+        ({ claimed, ticket } = ahead);
+        ahead = undefined;
       } else {
+        // A shared place in the turn gate before the claim: no claim is taken while a suspect runs
+        // (its crash would charge it), and the place goes to the claimed turn (src/runtime/isolation.ts).
+        const entered = await enterShared(settings, leaseLost.signal);
+        if (entered === null) {
+          report.exit = leaseLost.signal.aborted ? 'lost' : 'stopped';
+          break;
+        }
+        ticket = entered;
         const next = await claimNextTurn(settings, heartbeat, loading, ticket);
         claimed = next.claimed;
         if (loading) session = next.session;
@@ -113,14 +127,14 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
         break;
       }
       report.turns++;
-      turn = new Turn(settings, heartbeat, leaseLost.signal, claim);
+      turn = new Turn(settings, heartbeat, leaseLost.signal, claim, report.turns < settings.maxTurnsPerLease);
       const run: TurnRun = await (isCommand ? runCommand(turn, session) : runTurn(turn, session, ticket));
       turn = null;
       const { outcome, completed } = run;
       session = run.next;
       // A commit that claimed the next turn too (TurnRun.claimed) may have released the lease with it.
       if (run.claimed) {
-        claimedAhead = run.claimed;
+        ahead = { claimed: run.claimed, ticket: run.aheadTicket };
         released = run.claimed.leaseReleased;
       }
       for (const batchId of completed ?? []) report.completedBatchIds.add(batchId);
@@ -139,6 +153,10 @@ export async function drainSession(options: DrainOptions): Promise<DrainReport> 
       }
     }
   } finally {
+    // A claim taken ahead for a turn that will not run (shutdown, lease lost) is given back: held,
+    // it would hide the queue head from the next holder until it expired.
+    ahead?.ticket?.();
+    if (ahead?.claimed.claim) await store.queue.abandonClaim(ahead.claimed.claim).catch((err) => settings.log.warn({ err, sessionId }, 'a claim taken ahead was not given back; it will expire'));
     await heartbeat.stop();
     if (!released) {
       await store.leases.release(leaseFence(heartbeat.currentLease())).catch((err) => settings.log.warn({ err, sessionId }, 'lease release failed; it will expire'));

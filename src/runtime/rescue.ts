@@ -25,7 +25,7 @@ export interface RescueOptions {
   /** Whether this process holds the session now. */
   isHeld(sessionId: string): boolean;
   /** Holds the session while `first` reclaims its lease and the drain runs (worker.ts). */
-  holdAndDrain(sessionId: string, first: () => Promise<SessionLease | null>): Promise<unknown>;
+  holdAndDrain(sessionId: string, first: () => Promise<{ lease: SessionLease } | null>): Promise<unknown>;
   events: RuntimeEvents;
   log: Logger;
 }
@@ -45,7 +45,7 @@ export function startRescue(options: RescueOptions): Rescue {
       if (claimed.kind !== 'acquired') return null;
       options.events.emit('lease_takeover', { sessionId, fencingToken: claimed.lease.fencingToken });
       log.info({ sessionId, fencingToken: claimed.lease.fencingToken, deadOwnerId: holder.owner.ownerId }, 'rescued a session of a dead process on this host');
-      return claimed.lease;
+      return { lease: claimed.lease };
     });
   }
 

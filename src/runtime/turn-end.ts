@@ -3,7 +3,9 @@
  * ended under it. Session commands, which run no handler, end here directly (src/runtime/drain.ts).
  * Abandoning a turn's claims is the Turn's own operation (src/runtime/turn-state.ts).
  */
-import type { PersistedSessionRead, QueuedWorkClaim, RuntimeCommit } from '../store/contract.js';
+import type { CommitNextClaim, PersistedSessionRead, QueuedWorkClaim, RuntimeCommit } from '../store/contract.js';
+import type { DrainSettings } from './drain-settings.js';
+import type { GateExit } from './isolation.js';
 import { HeadRevisionConflictError, QueuedWorkClaimExpiredError, SessionLeaseExpiredError } from '../errors.js';
 import { buildCommandCommit, commitWithRetry, sessionAfter } from './commit.js';
 import { cancelEndedSessionWork, isSessionEnded } from './session-policy.js';
@@ -23,9 +25,11 @@ export async function runCommand(turn: Turn, session: PersistedSessionRead | nul
 
 /**
  * Lands the turn's commit (retried with its stamp while the outcome is unknown): the one place
- * the drain sends a turn commit. A refused commit (lease or claim lost, head moved) gives the
- * claims up and ends the drain; the turn runs again. The returned TurnRun has no `claimed`: the
- * drain claims the next turn itself (src/runtime/drain.ts claimNextTurn).
+ * the drain sends a turn commit. When another turn may follow and a shared place in the turn gate
+ * is free now, the commit also claims the next turn in the same statement (TurnRun.claimed, with
+ * that place in `aheadTicket`); otherwise the drain claims it itself (src/runtime/drain.ts). A
+ * refused commit (lease or claim lost, head moved) gives the claims up and ends the drain; the
+ * turn runs again.
  */
 export function landCommit(
   turn: Turn,
@@ -36,9 +40,11 @@ export function landCommit(
 ): Promise<TurnRun> {
   const { settings, turnId } = turn;
   return turn.withRenewalsHeld(async () => {
+    const ahead = placeForNextTurn(turn);
     const started = performance.now();
     try {
-      const result = await commitWithRetry(settings.store, commit);
+      if (ahead) settings.onClaim?.();
+      const { result, next } = await commitWithRetry(settings.store, commit, ahead ? nextClaimRequest(settings) : undefined);
       settings.events.emit('turn_committed', {
         sessionId: commit.sessionId,
         turnId,
@@ -51,8 +57,14 @@ export function landCommit(
       });
       onCommitted?.(commit.committedAttachmentIds ?? []);
       turn.clearClaims();
-      return { outcome: 'committed', next: sessionAfter(session, commit, result), completed: claims.flatMap((c) => c.batches.map((b) => b.batchId)) };
+      const run: TurnRun = { outcome: 'committed', next: sessionAfter(session, commit, result), completed: claims.flatMap((c) => c.batches.map((b) => b.batchId)) };
+      if (next && ahead) {
+        run.claimed = next;
+        if (ahead.ticket) run.aheadTicket = ahead.ticket;
+      } else ahead?.ticket?.();
+      return run;
     } catch (err) {
+      ahead?.ticket?.();
       if (err instanceof SessionLeaseExpiredError || err instanceof QueuedWorkClaimExpiredError || err instanceof HeadRevisionConflictError) {
         settings.events.emit('commit_refused', { sessionId: commit.sessionId, turnId, code: err.code });
         settings.log.warn({ err, sessionId: commit.sessionId, turnId }, 'turn commit refused; the turn will run again under a live lease');
@@ -63,6 +75,24 @@ export function landCommit(
       throw err;
     }
   });
+}
+
+/**
+ * The next turn's place, taken before its claim as the drain takes it (no claim while a suspect
+ * runs or waits): `{ ticket }` when the commit may claim ahead (ticket undefined without a gate),
+ * null when it may not (no turn may follow, the turn is stopping, or the gate is not free now).
+ */
+function placeForNextTurn(turn: Turn): { ticket: GateExit | undefined } | null {
+  if (!turn.mayClaimAhead || turn.signal.aborted) return null;
+  const gate = turn.settings.isolation;
+  if (!gate) return { ticket: undefined };
+  const ticket = gate.tryEnter('shared');
+  return ticket ? { ticket } : null;
+}
+
+/** The drain's claimNext, as the commit takes it: maxAttempts retires batches whose turns kept dying with their worker. */
+export function nextClaimRequest(settings: DrainSettings): CommitNextClaim {
+  return { owner: settings.owner, ttlMs: settings.leaseTtlMs, maxBatches: settings.maxBatchesPerTurn, maxAttempts: settings.maxAttempts, releaseLeaseWhenEmpty: true };
 }
 
 /** The session was closed or expired under the turn: its claimed work is cancelled, nothing is committed. */

@@ -11,6 +11,7 @@ import type { DrainSettings } from './drain-settings.js';
 import type { Heartbeat } from './heartbeat.js';
 import { ClaimList } from './claim-list.js';
 import { turnIdFor, type TurnAbortReason } from './turn.js';
+import type { GateExit } from './isolation.js';
 
 export type TurnOutcome = 'committed' | 'failed' | 'lost' | 'stopped';
 
@@ -27,6 +28,8 @@ export interface TurnRun {
    * claims it with its own claimNext (src/runtime/drain.ts claimNextTurn).
    */
   claimed?: ClaimNextResult;
+  /** The shared place in the turn gate taken for `claimed` before the commit claimed it (src/runtime/isolation.ts). */
+  aheadTicket?: GateExit;
 }
 
 export class Turn {
@@ -51,6 +54,8 @@ export class Turn {
     readonly leaseLost: AbortSignal,
     /** The claim the turn starts with. */
     readonly first: QueuedWorkClaim,
+    /** Another turn may follow under this lease: the commit may claim it in the same statement. */
+    readonly mayClaimAhead = false,
   ) {
     this.sessionId = first.sessionId;
     this.turnId = turnIdFor(first);

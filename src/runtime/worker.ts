@@ -11,14 +11,14 @@ import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import type { AttachmentStore, LeaseOwner, RuntimeStore, SessionLease } from '../store/contract.js';
+import type { AcquireAndClaimNextResult, AttachmentStore, LeaseClaimOutcome, LeaseOwner, RuntimeStore, SessionLease } from '../store/contract.js';
 import { leaseFence } from '../store/drafts.js';
 import { createInMemoryAttachmentStore } from '../store/attachments/index.js';
 import { currentProcessLiveness, isProcessDead } from '../store/liveness.js';
 import { silentLogger } from '../logger.js';
 import { WAKE_JOB_NAME, assertNoEviction, createBatchQueue, redisConnection, resolveQueueSettings, wakeJobOptions, type BatchJobData, type QueueSettings } from './bullmq.js';
 import { CommitFeedPublisher } from './commit-feed.js';
-import { drainSession, type DrainReport } from './drain.js';
+import { drainSession, type DrainOpening, type DrainReport } from './drain.js';
 import { RuntimeEvents } from './events.js';
 import { createProducer } from './producer.js';
 import { startReconciler, type Reconciler } from './reconciler.js';
@@ -120,6 +120,8 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   const owner = options.owner ?? defaultOwner();
   const leaseTtlMs = options.leaseTtlMs ?? 15_000;
   const busyRetryMs = options.busyRetryMs ?? 250;
+  const maxBatchesPerTurn = options.maxBatchesPerTurn ?? 16;
+  const maxAttempts = options.maxAttempts ?? 3;
   const events = new RuntimeEvents();
   const renewer = new Renewer({ store, ttlMs: leaseTtlMs });
   const shutdown = new AbortController();
@@ -170,17 +172,18 @@ export function createWorker(options: WorkerOptions): TurnWorker {
   }
 
   /** Runs turns under `lease` and releases it at the end. */
-  function drain(lease: SessionLease, onClaim: () => void): Promise<DrainReport> {
+  function drain(lease: SessionLease, opening: DrainOpening | undefined, onClaim: () => void): Promise<DrainReport> {
     const isolate = options.isolateSuspects !== false;
     return drainSession({
       store,
       handler: options.handler,
       owner,
       lease,
+      ...(opening ? { opening } : {}),
       leaseTtlMs,
       maxTurnsPerLease: options.maxTurnsPerLease ?? 16,
-      maxBatchesPerTurn: options.maxBatchesPerTurn ?? 16,
-      maxAttempts: options.maxAttempts ?? 3,
+      maxBatchesPerTurn,
+      maxAttempts,
       ...(isolate ? { isolation: processTurnGate } : {}),
       ...(sandbox ? { sandbox: { handler: sandbox.handler, turns: options.sandbox!.turns } } : {}),
       attachments,
@@ -195,9 +198,38 @@ export function createWorker(options: WorkerOptions): TurnWorker {
     });
   }
 
-  /** The session's lease for this process: acquired, or taken over from a provably dead holder of this host; null when held. */
-  async function acquire(sessionId: string): Promise<SessionLease | null> {
-    let claimed = await store.leases.tryClaim(sessionId, owner, leaseTtlMs);
+  /**
+   * The session's lease for this process, with the first claim and the session when one statement
+   * could take them all (leases.acquireAndClaimNext); null when there is nothing to do (idle) or
+   * the session is held. A shared place in the turn gate is taken first, as before any claim (no
+   * claim while a suspect runs or waits); when none is free now, the lease alone is taken.
+   */
+  async function acquire(sessionId: string): Promise<{ lease: SessionLease; opening?: DrainOpening } | null> {
+    const gate = options.isolateSuspects !== false ? processTurnGate : undefined;
+    const ticket = gate?.tryEnter('shared') ?? undefined;
+    if (gate && !ticket) {
+      const lease = await acquireLease(sessionId, await store.leases.tryClaim(sessionId, owner, leaseTtlMs));
+      return lease ? { lease } : null;
+    }
+    let started: AcquireAndClaimNextResult;
+    try {
+      started = await store.leases.acquireAndClaimNext({ sessionId, owner, ttlMs: leaseTtlMs, maxBatches: maxBatchesPerTurn, maxAttempts });
+    } catch (err) {
+      ticket?.();
+      throw err;
+    }
+    if (started.kind === 'acquired' && started.first) {
+      return { lease: started.lease, opening: { claimed: { claim: started.first.claim, leaseReleased: false }, session: started.first.session, ticket } };
+    }
+    ticket?.();
+    if (started.kind === 'idle') return null;
+    const lease = await acquireLease(sessionId, started);
+    return lease ? { lease } : null;
+  }
+
+  /** The lease from a tryClaim-like outcome: acquired, or taken over from a provably dead holder of this host; null when held. */
+  async function acquireLease(sessionId: string, outcome: LeaseClaimOutcome): Promise<SessionLease | null> {
+    let claimed = outcome;
     if (claimed.kind === 'busy' && isProcessDead(claimed.holder.owner.liveness, owner.liveness)) {
       claimed = await store.leases.reclaim(sessionId, owner, leaseFence(claimed.holder), leaseTtlMs);
       if (claimed.kind === 'acquired') {
@@ -216,7 +248,7 @@ export function createWorker(options: WorkerOptions): TurnWorker {
    * acquired and drained again. Returns null when the session was held by another process, whose
    * last claim is then bound to see every batch enqueued before (store: enqueue_mark).
    */
-  async function holdAndDrain(sessionId: string, first: () => Promise<SessionLease | null>): Promise<DrainReport | null> {
+  async function holdAndDrain(sessionId: string, first: () => Promise<{ lease: SessionLease; opening?: DrainOpening } | null>): Promise<DrainReport | null> {
     const hold = { lateArrival: false };
     draining.set(sessionId, hold);
     try {
@@ -224,13 +256,13 @@ export function createWorker(options: WorkerOptions): TurnWorker {
       let report: DrainReport | null = null;
       for (;;) {
         hold.lateArrival = false;
-        const lease = await getLease();
+        const got = await getLease();
         getLease = () => acquire(sessionId);
-        if (!lease) {
+        if (!got) {
           if (hold.lateArrival) continue;
           return report;
         }
-        report = await drain(lease, () => (hold.lateArrival = false));
+        report = await drain(got.lease, got.opening, () => (hold.lateArrival = false));
         await followUp(sessionId, report);
         if (report.exit !== 'empty' || !hold.lateArrival) return report;
       }

@@ -267,14 +267,15 @@ describe('the drain loop and the gate', () => {
 
   it('claims nothing while a suspect runs, then runs the turn under the place it took before claiming', async () => {
     const inner = createInMemoryStore();
+    const gate = new TurnGate();
     const calls: string[] = [];
     const store: RuntimeStore = {
       ...inner,
       queue: { ...inner.queue, claimNext: (req) => (calls.push('claimNext'), inner.queue.claimNext(req)), abandonClaim: (c, f) => (calls.push('abandonClaim'), inner.queue.abandonClaim(c, f)) },
+      sessions: { ...inner.sessions, commitAndClaimNext: (c, n) => (calls.push(`commitAndClaimNext ${JSON.stringify(gate.state)}`), inner.sessions.commitAndClaimNext(c, n)) },
     };
     await store.queue.enqueue(turnInputDraft('s', 'hello', 'after_current_turn_commit', 'exclusive'));
     const lease = await leased(store, 's');
-    const gate = new TurnGate();
     const suspect = gate.tryEnter('alone')!;
     const seen: unknown[] = [];
     const draining = drainWith(store, lease, gate, async () => {
@@ -287,7 +288,8 @@ describe('the drain loop and the gate', () => {
     suspect();
     const report = await draining;
     expect(report.committed).toBe(1);
-    expect(calls).toEqual(['claimNext', 'claimNext']);
+    // The commit claims the next turn (none here) holding the place it took for it first.
+    expect(calls).toEqual(['claimNext', `commitAndClaimNext ${JSON.stringify({ shared: 1, alone: false, waitingAlone: 0, waitingShared: 0 })}`]);
     expect(seen).toEqual([{ shared: 1, alone: false, waitingAlone: 0, waitingShared: 0 }]);
     expect(gate.state).toEqual({ shared: 0, alone: false, waitingAlone: 0, waitingShared: 0 });
   });
@@ -348,7 +350,12 @@ describe('the drain loop and the gate', () => {
           return result.claim ? { ...result, claim: { ...result.claim, batches: result.claim.batches.map((b) => ({ ...b, lastError })) } } : result;
         },
       },
-      sessions: { ...inner.sessions, commit: (c) => (atCommit.push(gate.state.alone), inner.sessions.commit(c)) },
+      // A suspect's commit holds the gate alone, so it cannot claim ahead: a plain commit. A shared turn's commit claims ahead.
+      sessions: {
+        ...inner.sessions,
+        commit: (c) => (atCommit.push(gate.state.alone), inner.sessions.commit(c)),
+        commitAndClaimNext: (c, n) => (atCommit.push(gate.state.alone), inner.sessions.commitAndClaimNext(c, n)),
+      },
     };
     for (const s of ['suspect', 'fresh']) {
       await store.queue.enqueue(turnInputDraft(s, 'hello', 'after_current_turn_commit', 'exclusive'));
