@@ -11,7 +11,6 @@
  * session read is current. Otherwise (a takeover, a re-entry, batches to dead-letter) the lease is
  * taken and `first` is null: the caller claims with claimNext, which handles those.
  */
-import { newSecretToken } from '../../ids.js';
 import type { AcquireAndClaimNextResult, LeaseOwner } from '../contract.js';
 import { parseAcquireAndClaimNext } from '../validate.js';
 import type { BatchRow } from './batch-rows.js';
@@ -19,7 +18,7 @@ import { claimSteps, spentBatchesExist } from './claim-steps.js';
 import { claimFromRows } from './claims.js';
 import type { Fragment, PgContext, Tx } from './context.js';
 import { isRefusal, refuse, runStatement } from './errors.js';
-import { claimsOfPreviousHolderDrop, leaseFromRow, leaseRead, leaseTryClaim, livenessParam, type LeaseRow } from './leases.js';
+import { claimsOfPreviousHolderDrop, leaseFromRow, leaseRead, leaseTryClaim, leaseUpsertStatement, type LeaseRow } from './leases.js';
 import { sessionFromLoadRow, sessionLoadQuery, type LoadRow } from './reads.js';
 
 type FirstRow = BatchRow & {
@@ -47,8 +46,6 @@ function firstStatement(db: Tx, ctx: PgContext, sessionId: string, owner: LeaseO
     candidatesWhen: db`${free} and not (select yes from spent)`,
     stampWhen: db`exists (select 1 from won)`,
   });
-  const reenter = db`(l.lease_token is not null and l.expires_at_ms > ${now}
-    and l.owner_id = excluded.owner_id and l.incarnation_id = excluded.incarnation_id)`;
   return db`
     with prev as (
       select *, (lease_token is not null and expires_at_ms > ${now}) as live from session_leases where session_id = ${sessionId}
@@ -57,22 +54,7 @@ function firstStatement(db: Tx, ctx: PgContext, sessionId: string, owner: LeaseO
     ), ${steps.select}, wanted as (
       select exists (select 1 from picked) or (select yes from spent) or not ${free} as yes
     ), up as (
-      insert into session_leases as l
-        (session_id, owner_id, incarnation_id, liveness, lease_token, fencing_token, claimed_at_ms, expires_at_ms)
-      select ${sessionId}, ${owner.ownerId}, ${owner.incarnationId}, ${livenessParam(owner)}::text::jsonb, ${newSecretToken()}, 1,
-        ${now}, ${now} + ${ttlMs}::bigint
-      where (select yes from wanted)
-      on conflict (session_id) do update set
-        owner_id = excluded.owner_id,
-        incarnation_id = excluded.incarnation_id,
-        liveness = case when ${reenter} then l.liveness else excluded.liveness end,
-        lease_token = case when ${reenter} then l.lease_token else excluded.lease_token end,
-        fencing_token = case when ${reenter} then l.fencing_token else l.fencing_token + 1 end,
-        claimed_at_ms = case when ${reenter} then l.claimed_at_ms else excluded.claimed_at_ms end,
-        expires_at_ms = excluded.expires_at_ms
-      where l.lease_token is null or l.expires_at_ms <= ${now}
-        or (l.owner_id = excluded.owner_id and l.incarnation_id = excluded.incarnation_id)
-      returning *
+      ${leaseUpsertStatement(db, ctx, sessionId, owner, ttlMs, db`(select yes from wanted)`)}
     ), dropped as (
       ${claimsOfPreviousHolderDrop(db, sessionId)}
     ), won as (

@@ -37,7 +37,7 @@ export function leaseFromRow(row: LeaseRow): SessionLease {
   };
 }
 
-export function livenessParam(owner: LeaseOwner): string | null {
+function livenessParam(owner: LeaseOwner): string | null {
   return owner.liveness === undefined ? null : JSON.stringify(owner.liveness);
 }
 
@@ -80,17 +80,32 @@ export function leaseEnqueueMark(db: Db, ctx: PgContext, sessionId: string, gate
  * Returns null when a live lease of someone else blocks it.
  */
 async function leaseUpsert(db: Db, ctx: PgContext, sessionId: string, owner: LeaseOwner, ttlMs: number): Promise<LeaseRow | null> {
-  const now = ctx.clock.now();
-  const reenter = db`(l.lease_token is not null and l.expires_at_ms > ${now}
-    and l.owner_id = excluded.owner_id and l.incarnation_id = excluded.incarnation_id)`;
   const rows = await db<LeaseRow[]>`
     with prev as (
       select owner_id, incarnation_id, lease_token, fencing_token from session_leases where session_id = ${sessionId}
     ), up as (
-    insert into session_leases as l
+      ${leaseUpsertStatement(db, ctx, sessionId, owner, ttlMs, db`true`)}
+    ), dropped as (
+      ${claimsOfPreviousHolderDrop(db, sessionId)}
+    )
+    select * from up`;
+  return rows[0] ?? null;
+}
+
+/**
+ * The acquire-or-re-enter upsert (see leaseUpsert), sent only when `when` holds. Returns the lease
+ * row taken (`returning *`), none when a live lease of someone else blocks it. Also a part of the
+ * drain's first statement (lease-first.ts).
+ */
+export function leaseUpsertStatement(db: Db, ctx: PgContext, sessionId: string, owner: LeaseOwner, ttlMs: number, when: Fragment): Fragment {
+  const now = ctx.clock.now();
+  const reenter = db`(l.lease_token is not null and l.expires_at_ms > ${now}
+    and l.owner_id = excluded.owner_id and l.incarnation_id = excluded.incarnation_id)`;
+  return db`insert into session_leases as l
       (session_id, owner_id, incarnation_id, liveness, lease_token, fencing_token, claimed_at_ms, expires_at_ms)
-    values (${sessionId}, ${owner.ownerId}, ${owner.incarnationId}, ${livenessParam(owner)}::text::jsonb, ${newSecretToken()}, 1,
-      ${now}, ${now} + ${ttlMs}::bigint)
+    select ${sessionId}, ${owner.ownerId}, ${owner.incarnationId}, ${livenessParam(owner)}::text::jsonb, ${newSecretToken()}, 1,
+      ${now}, ${now} + ${ttlMs}::bigint
+    where ${when}
     on conflict (session_id) do update set
       owner_id = excluded.owner_id,
       incarnation_id = excluded.incarnation_id,
@@ -101,12 +116,7 @@ async function leaseUpsert(db: Db, ctx: PgContext, sessionId: string, owner: Lea
       expires_at_ms = excluded.expires_at_ms
     where l.lease_token is null or l.expires_at_ms <= ${now}
       or (l.owner_id = excluded.owner_id and l.incarnation_id = excluded.incarnation_id)
-    returning *
-    ), dropped as (
-      ${claimsOfPreviousHolderDrop(db, sessionId)}
-    )
-    select * from up`;
-  return rows[0] ?? null;
+    returning *`;
 }
 
 /**
