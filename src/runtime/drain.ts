@@ -52,10 +52,13 @@ export interface DrainReport {
 
 /**
  * Runs the drain and always ends with the lease released (a no-op if it was lost or taken over).
- * Each turn starts with one claimNext (the head command, else the ready group); the claim that
- * finds nothing releases the lease in the same statement, so an idle session costs one round trip
- * to leave. The session is loaded alongside the first claim. Each claimed turn runs as one Turn
- * (src/runtime/turn-state.ts), whose claims the drain's heartbeat renews with the lease.
+ * In steady state a turn costs one statement: the drain opens with the lease, the first claim
+ * and the session read together (`opening`, from leases.acquireAndClaimNext), and each commit
+ * claims the next turn (sessions.commitAndClaimNext), the claim that finds nothing releasing the
+ * lease in the same statement. Where a statement could not take the claim, the drain sends its
+ * own claimNext (the head command, else the ready group), the first beside the session load.
+ * Each claimed turn runs as one Turn (src/runtime/turn-state.ts), whose claims the drain's
+ * heartbeat renews with the lease.
  */
 export async function drainSession(options: DrainOptions): Promise<DrainReport> {
   const { lease, opening, ...rest } = options;
